@@ -1,0 +1,98 @@
+from pathlib import Path
+
+import pytest
+
+from policywatch.config import DEFAULT_USER_AGENT, ConfigError, load_config, parse_config
+
+GOOD = """\
+defaults:
+  timeout: 12
+  remove: [nav, footer]
+  headers:
+    Accept-Language: en
+policies:
+  - id: x-privacy
+    name: X Privacy Policy
+    url: https://x.com/en/privacy
+    select: main
+    remove: [".cookie"]
+  - id: zoom_terms
+    url: https://explore.zoom.us/en/terms/
+    timeout: 5
+"""
+
+
+def parse(text: str):
+    return parse_config(text, Path("policies.yaml"))
+
+
+def error_of(text: str) -> ConfigError:
+    with pytest.raises(ConfigError) as caught:
+        parse(text)
+    return caught.value
+
+
+def test_defaults_are_inherited_and_merged():
+    config = parse(GOOD)
+    x, zoom = config.policies
+    assert x.select == ("main",)
+    assert x.remove == ("nav", "footer", ".cookie")
+    assert x.timeout == 12 and zoom.timeout == 5
+    assert dict(x.headers) == {"Accept-Language": "en", "User-Agent": DEFAULT_USER_AGENT}
+    assert zoom.name == "zoom_terms"
+    assert config.default_store == Path("snapshots")
+
+
+def test_select_keeps_config_order_and_rejects_unknown_ids():
+    config = parse(GOOD)
+    assert [p.id for p in config.select(["zoom_terms", "x-privacy"])] == ["x-privacy", "zoom_terms"]
+    with pytest.raises(ConfigError, match="unknown policy id"):
+        config.select(["nope"])
+
+
+@pytest.mark.parametrize(
+    "text, line, message, policy",
+    [
+        ("policies:\n  - id: a\n    url: https://a.example\n    colour: red\n", 4, "unknown key 'colour'", "a"),
+        ("policies:\n  - id: a\n    url: https://a.example\n  - id: a\n    url: https://b.example\n", 4, "duplicate id", "a"),
+        ("policies:\n  - id: ../x\n    url: https://a.example\n", 2, "not a safe slug", "../x"),
+        ("policies:\n  - id: /etc\n    url: https://a.example\n", 2, "not a safe slug", "/etc"),
+        ("policies:\n  - id: con\n    url: https://a.example\n", 2, "reserved name", "con"),
+        ("policies:\n  - id: a\n    url: ftp://a.example/x\n", 3, "http:// or https://", "a"),
+        ("policies:\n  - id: a\n    url: https://\n", 3, "has no host", "a"),
+        ("policies:\n  - id: a\n    url: https://a.example\n    timeout: -1\n", 4, "positive number", "a"),
+        ("policies:\n  - id: a\n    url: https://a.example\n    select: 'div[[['\n", 4, "invalid CSS selector", "a"),
+        ("policies:\n  - id: a\n", 2, "needs both `id` and `url`", "a"),
+        ("defaults:\n  url: https://a.example\npolicies: []\n", 2, "unknown key 'url' in defaults", None),
+        ("polices: []\n", 1, "unknown key 'polices'", None),
+        ("policies:\n  - id: a\n    url: https://a.example\n    url: https://b.example\n", 4, "duplicate key 'url'", None),
+    ],
+)
+def test_errors_name_file_line_and_policy(text, line, message, policy):
+    error = error_of(text)
+    assert error.line == line
+    assert message in error.message
+    assert error.policy == policy
+    assert str(error).startswith(f"policies.yaml:{line}")
+
+
+def test_broken_yaml_names_the_line():
+    error = error_of("policies:\n  - id: a\n    url: [unclosed\n  - id: b\n")
+    assert error.line is not None and error.line >= 3
+    assert "invalid YAML" in error.message
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "policies.yaml")
+
+
+def test_empty_file_is_an_empty_config():
+    assert parse("").policies == ()
+
+
+def test_starter_config_in_the_repo_is_valid():
+    repo_config = Path(__file__).resolve().parents[1] / "policies.yaml"
+    config = load_config(repo_config)
+    assert len(config.policies) >= 10
+    assert {"x-privacy"} <= {p.id for p in config.policies}
