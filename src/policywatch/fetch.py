@@ -1,0 +1,334 @@
+"""Fetch policy pages: a bounded worker pool over one keep-alive session, polite per host, every failure classified."""
+
+from __future__ import annotations
+
+import email.utils
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from policywatch.config import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, DEFAULT_USER_AGENT, PolicySpec
+
+RETRY_STATUSES = {429, 502, 503, 504}
+# Phrases of bot walls, captchas and access-denied pages (Cloudflare, Akamai, Imperva, PerimeterX, DataDome…).
+_BOT_WALL_MARKERS = (
+    "captcha",
+    "verify you are a human",
+    "verify you are human",
+    "are you a robot",
+    "are you a human",
+    "access denied",
+    "access to this page has been denied",
+    "checking your browser",
+    "attention required",
+    "unusual traffic",
+    "request blocked",
+    "request unsuccessful",
+    "enable javascript and cookies to continue",
+    "just a moment...",
+    "pardon our interruption",
+    "incapsula incident",
+    "you have been blocked",
+)
+BOT_WALL_MAX_TEXT = 2000  # a real policy is longer than this; a page this short with such phrases is a wall
+MAX_REDIRECTS = 10
+MAX_RETRY_AFTER = 60.0  # seconds: a server asking for longer is treated as a failure, not waited on
+_UNREADABLE_TYPES = ("image/", "audio/", "video/", "font/", "application/pdf", "application/zip", "application/octet-stream")
+
+
+@dataclass(frozen=True, slots=True)
+class Validators:
+    """What the last accepted fetch returned, for a conditional request."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    url: str
+    final_url: str
+    status: int
+    body: bytes
+    content_type: str | None
+    etag: str | None
+    last_modified: str | None
+    fetched_at: datetime
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+# Failure classes shown in reports and JSON.
+NETWORK = "network"
+BLOCKED = "blocked"
+EMPTY = "empty"
+TOO_LARGE = "too-large"
+NOT_A_POLICY = "not-a-policy"
+SUSPICIOUS = "suspicious"
+
+
+class FetchError(Exception):
+    def __init__(self, kind: str, message: str, hint: str):
+        super().__init__(message)
+        self.kind, self.message, self.hint = kind, message, hint
+
+
+def http_error(status: int, reason: str = "") -> FetchError:
+    hints = {
+        401: "the page needs a login; watch a public URL instead",
+        403: "the site refuses the request; try a browser-like User-Agent in `headers:`",
+        404: "the page moved or was removed; find its new URL and update policies.yaml",
+        410: "the page was removed; find its new URL and update policies.yaml",
+        429: "the site rate-limits us; run less often or raise the polite delay",
+    }
+    hint = hints.get(status, "a server-side error; it is retried on the next run" if status >= 500 else "check the URL")
+    return FetchError(f"http-{status}", f"HTTP {status} {reason}".strip(), hint)
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
+class _HostGate:
+    """At most `limit` requests in flight per host, and at least `delay` seconds between starts."""
+
+    def __init__(self, limit: int, delay: float):
+        self._limit, self._delay = limit, delay
+        self._lock = threading.Lock()
+        self._slots: dict[str, threading.Semaphore] = {}
+        self._next_start: dict[str, float] = defaultdict(float)
+
+    @contextmanager
+    def slot(self, host: str) -> Iterator[None]:
+        with self._lock:
+            semaphore = self._slots.setdefault(host, threading.Semaphore(self._limit))
+        with semaphore:
+            if self._delay:
+                with self._lock:
+                    start = max(time.monotonic(), self._next_start[host])
+                    self._next_start[host] = start + self._delay
+                time.sleep(max(0.0, start - time.monotonic()))
+            yield
+
+
+class Fetcher:
+    def __init__(
+        self,
+        *,
+        workers: int = 10,
+        per_host: int = 2,
+        delay: float = 0.0,
+        retries: int = 2,
+        backoff: float = 1.0,
+        verify_tls: bool = True,
+    ):
+        self.workers = workers
+        self.retries, self.backoff = retries, backoff
+        self._gate = _HostGate(per_host, delay)
+        self._session = requests.Session()
+        self._session.max_redirects = MAX_REDIRECTS
+        self._session.verify = verify_tls
+        adapter = HTTPAdapter(pool_connections=max(workers, 10), pool_maxsize=max(workers, 10))
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def fetch(self, spec: PolicySpec, validators: Validators | None = None) -> FetchResult:
+        headers = dict(spec.headers)
+        if validators is not None:
+            if validators.etag:
+                headers["If-None-Match"] = validators.etag
+            if validators.last_modified:
+                headers["If-Modified-Since"] = validators.last_modified
+        host = urlsplit(spec.url).hostname or ""
+        attempt = 0
+        while True:
+            wait_seconds: float | None = None
+            try:
+                with self._gate.slot(host):
+                    return self._get_once(spec, headers)
+            except requests.TooManyRedirects:
+                raise FetchError(NETWORK, f"more than {MAX_REDIRECTS} redirects", "the URL redirects in a loop; use the final URL") from None
+            except requests.exceptions.SSLError as error:
+                raise FetchError(NETWORK, f"TLS error: {_short(error)}", "the site's certificate is not valid") from None
+            except (requests.ConnectionError, requests.Timeout) as error:
+                failure = FetchError(NETWORK, _short(error), "the site is unreachable or slow; it is retried on the next run")
+            except _RetryableStatus as status:
+                failure = http_error(status.code, status.reason)
+                wait_seconds = status.retry_after
+            if attempt >= self.retries:
+                raise failure
+            delay = self.backoff * (2**attempt) if wait_seconds is None else wait_seconds
+            if delay > MAX_RETRY_AFTER:
+                raise failure
+            time.sleep(delay)
+            attempt += 1
+
+    def _get_once(self, spec: PolicySpec, headers: dict[str, str]) -> FetchResult:
+        with self._session.get(spec.url, headers=headers, timeout=spec.timeout, stream=True) as response:
+            if response.status_code in RETRY_STATUSES:
+                raise _RetryableStatus(
+                    response.status_code, response.reason or "", _retry_after_seconds(response.headers.get("Retry-After"))
+                )
+            if response.status_code >= 400:
+                if response.status_code == 403 and looks_blocked(_read_capped(response, 256 * 1024, quiet=True)):
+                    raise blocked_error("HTTP 403 with a bot-wall page")
+                raise http_error(response.status_code, response.reason or "")
+            content_type = response.headers.get("Content-Type")
+            if response.status_code != 304:
+                _check_readable(content_type)
+            body = b"" if response.status_code == 304 else _read_capped(response, spec.max_bytes)
+            return FetchResult(
+                url=spec.url,
+                final_url=response.url,
+                status=response.status_code,
+                body=body,
+                content_type=content_type,
+                etag=response.headers.get("ETag"),
+                last_modified=response.headers.get("Last-Modified"),
+                fetched_at=datetime.now(timezone.utc),
+            )
+
+    def fetch_many(
+        self, jobs: Iterable[tuple[PolicySpec, Validators | None]]
+    ) -> Iterator[tuple[PolicySpec, FetchResult | FetchError]]:
+        """Fetch concurrently, yielding results as they complete; at most 2×workers bodies are held at once."""
+        pending = deque(_interleave_hosts(list(jobs)))
+        in_flight: dict[Future, PolicySpec] = {}
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="fetch") as pool:
+            while pending or in_flight:
+                while pending and len(in_flight) < 2 * self.workers:
+                    spec, validators = pending.popleft()
+                    in_flight[pool.submit(self._fetch_or_error, spec, validators)] = spec
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield in_flight.pop(future), future.result()
+
+    def _fetch_or_error(self, spec: PolicySpec, validators: Validators | None) -> FetchResult | FetchError:
+        try:
+            return self.fetch(spec, validators)
+        except FetchError as error:
+            return error
+        except Exception as error:  # a fetch bug must not stop the other policies
+            return FetchError(NETWORK, f"unexpected error: {_short(error)}", "please report this as a policywatch bug")
+
+
+class _RetryableStatus(Exception):
+    def __init__(self, code: int, reason: str, retry_after: float | None):
+        self.code, self.reason, self.retry_after = code, reason, retry_after
+
+
+def _short(error: BaseException) -> str:
+    text = str(error) or type(error).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _check_readable(content_type: str | None) -> None:
+    mime = (content_type or "").split(";")[0].strip().lower()
+    if mime.startswith(_UNREADABLE_TYPES):
+        raise FetchError(NOT_A_POLICY, f"content type {mime} is not a readable page", "point the URL at the HTML version of the policy")
+
+
+def looks_blocked(body: bytes) -> bool:
+    """A bot wall, captcha or access-denied page rather than content (only meaningful for short pages)."""
+    head = body[:200_000].decode("utf-8", "replace").lower()
+    return any(marker in head for marker in _BOT_WALL_MARKERS)
+
+
+def blocked_error(detail: str) -> FetchError:
+    return FetchError(
+        BLOCKED,
+        f"the site served a bot wall / captcha instead of the policy ({detail})",
+        "the site blocks automated requests; try a browser-like User-Agent, a lower rate, or another URL",
+    )
+
+
+def _read_capped(response: requests.Response, max_bytes: int, *, quiet: bool = False) -> bytes:
+    """Read the decoded body, refusing more than max_bytes (this also stops decompression bombs).
+
+    With quiet=True an oversized body is cut at the limit instead (for peeking at error pages).
+    """
+    declared = response.headers.get("Content-Length")
+    if not quiet and declared and declared.isdigit() and "Content-Encoding" not in response.headers and int(declared) > max_bytes:
+        raise FetchError(TOO_LARGE, f"body of {int(declared)} bytes exceeds the {max_bytes}-byte limit", "raise max_bytes for this policy if the page is really that large")
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_content(chunk_size=64 * 1024):
+        size += len(chunk)
+        if size > max_bytes:
+            if quiet:
+                break
+            raise FetchError(TOO_LARGE, f"body exceeds the {max_bytes}-byte limit (after decompression)", "raise max_bytes for this policy if the page is really that large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _interleave_hosts(jobs: list[tuple[PolicySpec, Validators | None]]) -> list[tuple[PolicySpec, Validators | None]]:
+    """Round-robin over hosts so that per-host limits do not leave workers idle behind one busy site."""
+    by_host: dict[str, deque] = defaultdict(deque)
+    for job in jobs:
+        by_host[urlsplit(job[0].url).hostname or ""].append(job)
+    queues = list(by_host.values())
+    ordered = []
+    while queues:
+        for queue in queues:
+            ordered.append(queue.popleft())
+        queues = [queue for queue in queues if queue]
+    return ordered
+
+
+def read_source(location: str, *, timeout: float = DEFAULT_TIMEOUT, max_bytes: int = DEFAULT_MAX_BYTES) -> FetchResult:
+    """A local file or an http(s) URL, for commands that work without a config (compare, scan)."""
+    if location.startswith(("http://", "https://")):
+        spec = PolicySpec(id="source", url=location, name=location, headers=(("User-Agent", DEFAULT_USER_AGENT),), timeout=timeout, max_bytes=max_bytes)
+        with Fetcher(workers=1, retries=1) as fetcher:
+            return fetcher.fetch(spec)
+    path = Path(location.removeprefix("file://"))
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise FetchError(TOO_LARGE, f"{path} is {size} bytes, over the {max_bytes}-byte limit", "raise the limit or trim the file")
+        body = path.read_bytes()
+    except OSError as error:
+        raise FetchError(NETWORK, f"cannot read {path}: {error.strerror or error}", "check the path") from None
+    return FetchResult(
+        url=str(path),
+        final_url=str(path),
+        status=200,
+        body=body,
+        content_type=None,
+        etag=None,
+        last_modified=None,
+        fetched_at=datetime.now(timezone.utc),
+    )

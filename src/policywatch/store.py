@@ -1,0 +1,322 @@
+"""The snapshot store: every accepted version of every policy, written atomically, never overwritten.
+
+Layout (one folder per policy id, so stores of several runners merge without conflict):
+
+    <store>/<id>/latest.md                    the newest accepted version's text (stable path for `git diff`)
+    <store>/<id>/versions/<version>/text.md   normalized clause text (clausetext format)
+    <store>/<id>/versions/<version>/raw.gz    the response body as fetched, gzip-compressed
+    <store>/<id>/versions/<version>/meta.json fetch metadata and hashes
+    <store>/<id>/suspicious/<version>/        captures kept aside instead of becoming a version
+    <store>/<id>/state.json                   last check, error state, HTTP validators
+
+A version folder is built under a temporary name and renamed into place in one step, so a run killed at
+any moment leaves either the whole version or none of it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import errno
+import fcntl
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from policywatch import clausetext
+from policywatch.models import Clause
+
+LATEST = "latest.md"
+VERSIONS = "versions"
+SUSPICIOUS = "suspicious"
+STATE = "state.json"
+LOCK = ".lock"
+_TMP_PREFIX = ".tmp-"
+
+
+class StoreError(Exception):
+    """The store is unreadable, corrupted or busy; the message names the path."""
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class VersionMeta:
+    version: str  # sortable id from the fetch time, e.g. 2026-11-25T07-15-00Z
+    policy_id: str
+    fetched_at: str  # ISO 8601 UTC
+    url: str
+    final_url: str
+    http_status: int
+    content_type: str | None
+    etag: str | None
+    last_modified: str | None
+    raw_sha256: str
+    raw_bytes: int
+    text_sha256: str
+    text_bytes: int
+    clauses: int
+    sections: int
+    normalizer_version: str
+    upgrade: bool = False  # rebuilt from the raw body by a newer normalizer: not a change of the policy
+    changes: int = 0  # changed clauses against the previous version
+    findings: int = 0  # failing findings against the previous version
+    reason: str = ""  # why a capture was set aside (suspicious versions)
+
+    @classmethod
+    def from_json(cls, data: dict) -> VersionMeta:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{key: value for key, value in data.items() if key in names})
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyState:
+    """What the last check of a policy saw; drives conditional requests and error-state reporting."""
+
+    last_checked: str | None = None
+    status: str | None = None  # new / unchanged / changed / suspicious / error
+    error_kind: str | None = None
+    error_message: str | None = None
+    error_since: str | None = None
+    etag: str | None = None  # validators of the body the latest version was built from
+    last_modified: str | None = None
+    raw_sha256: str | None = None
+
+    @classmethod
+    def from_json(cls, data: dict) -> PolicyState:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{key: value for key, value in data.items() if key in names})
+
+
+def version_id(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H-%M-%SZ")
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write via a synced temp file in the same folder and rename, so readers see old or new, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+class Store:
+    def __init__(self, root: Path | str):
+        self.root = Path(root)
+
+    # --- locking -------------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def lock(self, wait: float = 0.0) -> Iterator[None]:
+        """Hold the store's lock; wait up to `wait` seconds for another run, else StoreError naming its pid.
+
+        An flock dies with its process, so a lock file left by a killed run never blocks the next one.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / LOCK
+        handle = open(path, "a+")
+        deadline = time.monotonic() + wait
+        try:
+            while True:
+                try:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as error:
+                    if error.errno not in (errno.EAGAIN, errno.EACCES):
+                        raise
+                    if time.monotonic() >= deadline:
+                        handle.seek(0)
+                        holder = handle.read().strip() or "unknown"
+                        raise StoreError(
+                            f"{path}: another policywatch run (pid {holder}) is using this store; "
+                            "wait for it or pass --wait SECONDS"
+                        ) from None
+                    time.sleep(0.1)
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"{os.getpid()}\n")
+            handle.flush()
+            yield
+        finally:
+            handle.close()
+
+    # --- reading -------------------------------------------------------------------------------------
+
+    def policy_dir(self, policy_id: str) -> Path:
+        return self.root / policy_id
+
+    def policy_ids(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+    def versions(self, policy_id: str) -> list[VersionMeta]:
+        """Every accepted version, oldest first."""
+        folder = self.policy_dir(policy_id) / VERSIONS
+        if not folder.is_dir():
+            return []
+        names = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+        return [self._read_meta(folder / name) for name in names]
+
+    def latest(self, policy_id: str) -> VersionMeta | None:
+        folder = self.policy_dir(policy_id) / VERSIONS
+        if not folder.is_dir():
+            return None
+        names = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+        return self._read_meta(folder / names[-1]) if names else None
+
+    def _read_meta(self, folder: Path) -> VersionMeta:
+        path = folder / "meta.json"
+        try:
+            return VersionMeta.from_json(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError) as error:
+            raise StoreError(f"{path}: unreadable version metadata ({error}); run `policywatch verify`") from None
+
+    def version_path(self, policy_id: str, version: str) -> Path:
+        return self.policy_dir(policy_id) / VERSIONS / version
+
+    def load_text(self, meta: VersionMeta) -> str:
+        path = self.version_path(meta.policy_id, meta.version) / "text.md"
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            raise StoreError(f"{path}: cannot read ({error.strerror or error})") from None
+        if sha256(data) != meta.text_sha256:
+            raise StoreError(f"{path}: content does not match its recorded hash (edited or corrupted); run `policywatch verify`")
+        return data.decode("utf-8")
+
+    def load_clauses(self, meta: VersionMeta) -> list[Clause]:
+        text = self.load_text(meta)
+        try:
+            return clausetext.load(text)
+        except clausetext.ClauseTextError as error:
+            path = self.version_path(meta.policy_id, meta.version) / "text.md"
+            raise StoreError(f"{path}: {error}") from None
+
+    def load_raw(self, meta: VersionMeta) -> bytes:
+        path = self.version_path(meta.policy_id, meta.version) / "raw.gz"
+        try:
+            data = gzip.decompress(path.read_bytes())
+        except (OSError, EOFError, gzip.BadGzipFile) as error:
+            raise StoreError(f"{path}: unreadable raw body ({error})") from None
+        if sha256(data) != meta.raw_sha256:
+            raise StoreError(f"{path}: raw body does not match its recorded hash")
+        return data
+
+    def state(self, policy_id: str) -> PolicyState:
+        path = self.policy_dir(policy_id) / STATE
+        if not path.exists():
+            return PolicyState()
+        try:
+            return PolicyState.from_json(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
+            # The state is a cache of the last check; losing it costs one unconditional fetch, nothing more.
+            return PolicyState()
+
+    # --- writing -------------------------------------------------------------------------------------
+
+    def save_state(self, policy_id: str, state: PolicyState) -> None:
+        data = json.dumps(dataclasses.asdict(state), indent=2, sort_keys=True) + "\n"
+        atomic_write(self.policy_dir(policy_id) / STATE, data.encode("utf-8"))
+
+    def add_version(self, meta: VersionMeta, text: str, raw: bytes) -> VersionMeta:
+        """Record a new accepted version and point latest.md at it. Returns the meta as stored."""
+        meta = self._write_version_folder(self.policy_dir(meta.policy_id) / VERSIONS, meta, text, raw)
+        atomic_write(self.policy_dir(meta.policy_id) / LATEST, text.encode("utf-8"))
+        return meta
+
+    def put_aside(self, meta: VersionMeta, text: str, raw: bytes) -> Path:
+        """Keep a suspicious capture for inspection without making it a version."""
+        return self.suspicious_path(self._write_version_folder(self.policy_dir(meta.policy_id) / SUSPICIOUS, meta, text, raw))
+
+    def suspicious_path(self, meta: VersionMeta) -> Path:
+        return self.policy_dir(meta.policy_id) / SUSPICIOUS / meta.version
+
+    def suspicious(self, policy_id: str) -> list[VersionMeta]:
+        folder = self.policy_dir(policy_id) / SUSPICIOUS
+        if not folder.is_dir():
+            return []
+        return [self._read_meta(p) for p in sorted(folder.iterdir()) if p.is_dir() and not p.name.startswith(".")]
+
+    def accept_suspicious(self, meta: VersionMeta) -> VersionMeta:
+        """Promote a set-aside capture to a version (the user vouched for it)."""
+        source = self.suspicious_path(meta)
+        text = (source / "text.md").read_text(encoding="utf-8")
+        raw = gzip.decompress((source / "raw.gz").read_bytes())
+        accepted = self.add_version(dataclasses.replace(meta, reason=""), text, raw)
+        shutil.rmtree(source)
+        return accepted
+
+    def _write_version_folder(self, parent: Path, meta: VersionMeta, text: str, raw: bytes) -> VersionMeta:
+        parent.mkdir(parents=True, exist_ok=True)
+        meta = dataclasses.replace(meta, version=self._free_version_name(parent, meta.version))
+        staging = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=parent))
+        try:
+            _write_synced(staging / "text.md", text.encode("utf-8"))
+            _write_synced(staging / "raw.gz", gzip.compress(raw, compresslevel=6, mtime=0))
+            meta_json = json.dumps(dataclasses.asdict(meta), indent=2, sort_keys=True) + "\n"
+            _write_synced(staging / "meta.json", meta_json.encode("utf-8"))
+            _fsync_dir(staging)
+            os.rename(staging, parent / meta.version)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        _fsync_dir(parent)
+        return meta
+
+    @staticmethod
+    def _free_version_name(parent: Path, name: str) -> str:
+        """Versions fetched within the same second get -01, -02… (still sorting after the first)."""
+        candidate, counter = name, 0
+        while (parent / candidate).exists():
+            counter += 1
+            candidate = f"{name}-{counter:02d}"
+        return candidate
+
+    def clean_staging(self) -> list[Path]:
+        """Remove temp files and folders left by killed runs; returns what was removed."""
+        removed: list[Path] = []
+        if not self.root.is_dir():
+            return removed
+        for path in sorted(self.root.rglob(_TMP_PREFIX + "*")):
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed.append(path)
+        return removed
