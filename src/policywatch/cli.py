@@ -1,0 +1,236 @@
+"""The command line: thin click wrappers that parse options, call the core and hand reports to reporters."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from policywatch import __version__
+from policywatch.classify import RuleError, Rulebook
+from policywatch.config import Config, ConfigError, line_of, load_config
+from policywatch import core
+from policywatch.core import REPORT_ERRORS_ALWAYS, REPORT_ERRORS_ON_CHANGE, CheckOptions, PolicyReport, run_check
+from policywatch.environment import Environment
+from policywatch.fetch import FetchError
+from policywatch.models import ExitStatus, Severity
+from policywatch.report import FORMATS, ReportStyle, reporter
+from policywatch.report.base import summary_line
+from policywatch.store import Store, StoreError, atomic_write
+
+FAIL_ON = ("low", "medium", "high", "none")
+
+
+class Abort(Exception):
+    """A user-facing failure with its exit status; the message goes to stderr."""
+
+    def __init__(self, message: str, status: ExitStatus):
+        super().__init__(message)
+        self.status = status
+
+
+def threshold_of(fail_on: str) -> Severity | None:
+    return None if fail_on == "none" else Severity.parse(fail_on)
+
+
+def load_rulebook(config: Config | None) -> Rulebook:
+    if config is None:
+        return Rulebook.load()
+    try:
+        return Rulebook.load(overrides=config.rules, ignore=config.ignore)
+    except RuleError as error:
+        raise ConfigError(str(error), config.path, line_of(error.where)) from None
+
+
+def open_config(config_path: str | None) -> Config:
+    return load_config(Path(config_path) if config_path else Path("policies.yaml"))
+
+
+def emit(env: Environment, text: str, output: str | None) -> None:
+    if output:
+        atomic_write(Path(output), text.encode("utf-8"))
+    else:
+        env.write(text)
+
+
+def command(function: Callable) -> Callable:
+    """Shared options and error handling for every command: -q/-v, and errors mapped to exit statuses."""
+
+    @click.option("-q", "--quiet", is_flag=True, help="Only print what needs attention; no summary or progress.")
+    @click.option("-v", "--verbose", is_flag=True, help="More detail: moved clauses, repeated errors, explanations.")
+    @click.pass_obj
+    @functools.wraps(function)
+    def wrapper(env: Environment, quiet: bool, verbose: bool, **kwargs):
+        env.quiet, env.verbose = quiet, verbose
+        try:
+            status = function(env, **kwargs)
+        except ConfigError as error:
+            env.error(str(error))
+            status = ExitStatus.USAGE
+        except RuleError as error:
+            env.error(str(error))
+            status = ExitStatus.USAGE
+        except (StoreError, FetchError) as error:
+            env.error(str(error))
+            status = ExitStatus.FAILED
+        except Abort as error:
+            env.error(str(error))
+            status = error.status
+        sys.exit(int(status or ExitStatus.OK))
+
+    return wrapper
+
+
+def format_options(function: Callable) -> Callable:
+    function = click.option(
+        "--fail-on",
+        type=click.Choice(FAIL_ON),
+        default="high",
+        show_default=True,
+        help="Exit 1 when a new-risk, changed-risk or lost-protection finding has at least this severity.",
+    )(function)
+    function = click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report to FILE instead of stdout.")(function)
+    function = click.option(
+        "--format", "-f", "fmt", type=click.Choice(sorted(FORMATS)), default="text", show_default=True, help="Report format."
+    )(function)
+    return function
+
+
+def style_for(env: Environment, output: str | None) -> ReportStyle:
+    return ReportStyle(color=env.stdout_color and not output, verbose=env.verbose, quiet=env.quiet)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="policywatch")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Watch privacy policies and terms of service for changes, clause by clause, and flag risky new language.
+
+    Exit codes: 0 nothing at or above --fail-on, 1 a risky finding at or above it, 2 usage or config
+    error, 3 a policy could not be fetched or processed.
+    """
+    if ctx.obj is None:
+        ctx.obj = Environment.from_system()
+
+
+@cli.command()
+@click.argument("ids", nargs=-1)
+@click.option("--config", "-c", "config_path", type=click.Path(dir_okay=False), help="Config file  [default: policies.yaml]")
+@click.option("--store", "store_path", type=click.Path(file_okay=False), help="Snapshot store  [default: snapshots/ next to the config]")
+@click.option("--no-update", is_flag=True, help="Compare with the stored versions without writing anything.")
+@format_options
+@click.option(
+    "--report-errors",
+    type=click.Choice([REPORT_ERRORS_ON_CHANGE, REPORT_ERRORS_ALWAYS]),
+    default=REPORT_ERRORS_ON_CHANGE,
+    show_default=True,
+    help="Report a failing policy when its error begins or ends, or on every run.",
+)
+@click.option("--accept", multiple=True, metavar="ID", help="Accept this policy's new capture even if it looks suspicious.")
+@click.option("--workers", type=click.IntRange(1, 64), default=10, show_default=True, help="Concurrent fetches.")
+@click.option("--per-host", type=click.IntRange(1, 16), default=2, show_default=True, help="Concurrent fetches per host.")
+@click.option("--delay", type=click.FloatRange(0), default=0.0, show_default=True, help="Seconds between requests to one host.")
+@click.option("--wait", "lock_wait", type=click.FloatRange(0), default=0.0, help="Seconds to wait for another run holding the store.")
+@command
+def check(env: Environment, ids, config_path, store_path, no_update, fmt, output, fail_on, report_errors, accept, workers, per_host, delay, lock_wait):
+    """Fetch the configured policies (or only IDS), report what changed and record the new versions."""
+    config = open_config(config_path)
+    rulebook = load_rulebook(config)
+    for warning in rulebook.warnings:
+        env.note(f"warning: {warning}", style="yellow")
+    unknown_accept = set(accept) - {p.id for p in config.policies}
+    if unknown_accept:
+        raise ConfigError(f"--accept names unknown policy id(s): {', '.join(sorted(unknown_accept))}", config.path)
+    store = Store(Path(store_path) if store_path else config.default_store)
+    options = CheckOptions(
+        update=not no_update,
+        threshold=threshold_of(fail_on),
+        report_errors=report_errors,
+        accept=tuple(accept),
+        workers=workers,
+        per_host=per_host,
+        delay=delay,
+    )
+    selected = config.select(list(ids))
+    with store.lock(wait=lock_wait), _progress(env, len(selected)) as advance:
+        report = run_check(config, store, rulebook, ids, options, progress=advance)
+    emit(env, reporter(fmt, style_for(env, output)).check(report), output)
+    env.note(summary_line(report))
+    return report.exit_status
+
+
+class _progress:
+    """A rich progress bar on stderr for people; nothing at all for pipes, cron and CI."""
+
+    def __init__(self, env: Environment, total: int):
+        self.env, self.total, self.bar = env, total, None
+
+    def __enter__(self) -> Callable[[PolicyReport], None]:
+        if not self.env.interactive or self.total < 2:
+            return lambda report: None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(
+            TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.description}"),
+            console=self.env.error_console(), transient=True,
+        )
+        self.bar.start()
+        task = self.bar.add_task("", total=self.total)
+        return lambda report: self.bar.update(task, advance=1, description=report.id)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+@cli.command()
+@click.argument("old")
+@click.argument("new")
+@click.option("--config", "-c", "config_path", type=click.Path(dir_okay=False), help="Use the rules and ignore list of this config.")
+@format_options
+@command
+def compare(env: Environment, old, new, config_path, fmt, output, fail_on):
+    """Diff two files or URLs (HTML, Markdown or text) without any store."""
+    rulebook = load_rulebook(open_config(config_path) if config_path else None)
+    report = core.compare(old, new, rulebook, threshold_of(fail_on))
+    emit(env, reporter(fmt, style_for(env, output)).compare(report), output)
+    return report.exit_status
+
+
+@cli.command()
+@click.argument("source")
+@click.option("--config", "-c", "config_path", type=click.Path(dir_okay=False), help="Use the rules and ignore list of this config.")
+@click.option("--format", "-f", "fmt", type=click.Choice(sorted(FORMATS)), default="text", show_default=True, help="Report format.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report to FILE instead of stdout.")
+@command
+def scan(env: Environment, source, config_path, fmt, output):
+    """Classify every clause of one document: what risky clauses does this policy contain today?"""
+    rulebook = load_rulebook(open_config(config_path) if config_path else None)
+    clauses = core.scan(source, rulebook)
+    emit(env, reporter(fmt, style_for(env, output)).scan(source, clauses), output)
+    return ExitStatus.OK
+
+
+@cli.command()
+@click.option("--format", "-f", "fmt", type=click.Choice(sorted(FORMATS)), default="text", show_default=True, help="Report format.")
+@command
+def demo(env: Environment, fmt):
+    """Offline demo: serve two versions of a sample policy locally and run a real check on each."""
+    from policywatch.demo.run import run_demo
+
+    style = ReportStyle(color=env.stdout_color, verbose=env.verbose, quiet=False)
+    for title, report in run_demo():
+        if fmt == "text":
+            env.write(f"\n== {title} ==\n\n")
+        env.write(reporter(fmt, style).check(report))
+        env.note(summary_line(report))
+    env.note("This was a demo: a real `policywatch check` would have exited with the code above.")
+    return ExitStatus.OK
+
+
+def main() -> None:
+    cli(prog_name="policywatch")
+

@@ -1,0 +1,310 @@
+"""The pipeline behind the commands. No terminal, no sys.argv: callers pass options in and get reports back."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timezone
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from policywatch import clausetext
+from policywatch.classify import Rulebook, assess
+from policywatch.config import Config, PolicySpec
+from policywatch.diff import diff_clauses
+from policywatch.fetch import (
+    BOT_WALL_MAX_TEXT,
+    SUSPICIOUS,
+    Fetcher,
+    FetchError,
+    FetchResult,
+    Validators,
+    blocked_error,
+    looks_blocked,
+    read_source,
+)
+from policywatch.models import HEADING, Change, Clause, ExitStatus, ScannedClause, Severity
+from policywatch.normalize import NORMALIZER_VERSION, NormalizeError, normalize
+from policywatch.store import PolicyState, Store, VersionMeta, sha256, version_id
+
+# Policy statuses in reports and JSON.
+NEW = "new"
+UNCHANGED = "unchanged"
+CHANGED = "changed"
+ERROR = "error"
+STATUSES = (NEW, UNCHANGED, CHANGED, ERROR, SUSPICIOUS)
+
+# When to report a policy's error: when it begins or ends (default), or on every run.
+REPORT_ERRORS_ON_CHANGE = "changes"
+REPORT_ERRORS_ALWAYS = "always"
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    kind: str  # network, http-<code>, blocked, empty, too-large, not-a-policy, suspicious, store
+    message: str
+    hint: str
+
+
+@dataclass(slots=True)
+class PolicyReport:
+    id: str
+    name: str
+    url: str
+    status: str
+    changes: list[Change] = field(default_factory=list)
+    failure: Failure | None = None
+    version: str | None = None  # the version recorded by this run, if any
+    previous_version: str | None = None
+    clauses: int = 0
+    error_is_new: bool = True  # False when the same error was already reported by an earlier run
+    recovered_from: str | None = None  # the error kind this run recovered from
+    set_aside: str | None = None  # where a suspicious capture was kept
+
+    def findings(self):
+        return [finding for change in self.changes for finding in change.findings]
+
+
+@dataclass(slots=True)
+class CheckReport:
+    policies: list[PolicyReport]
+    threshold: Severity | None  # None: never fail on findings
+
+    def failing_findings(self):
+        if self.threshold is None:
+            return []
+        return [
+            finding
+            for policy in self.policies
+            for finding in policy.findings()
+            if finding.fails and finding.severity >= self.threshold
+        ]
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        if self.failing_findings():
+            return ExitStatus.RISK
+        if any(policy.status in (ERROR, SUSPICIOUS) for policy in self.policies):
+            return ExitStatus.FAILED
+        return ExitStatus.OK
+
+
+@dataclass(slots=True)
+class CompareReport:
+    old: str
+    new: str
+    changes: list[Change]
+    threshold: Severity | None
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        return CheckReport([PolicyReport("compare", "compare", self.new, CHANGED, self.changes)], self.threshold).exit_status
+
+
+@dataclass(frozen=True, slots=True)
+class CheckOptions:
+    update: bool = True  # False: compare without writing anything to the store
+    threshold: Severity | None = Severity.HIGH
+    report_errors: str = REPORT_ERRORS_ON_CHANGE
+    accept: tuple[str, ...] = ()  # policy ids whose suspicious capture the user vouches for
+    workers: int = 10
+    per_host: int = 2
+    delay: float = 0.0
+    retries: int = 2
+    backoff: float = 1.0
+
+
+def validators_for(store: Store, policy_id: str) -> Validators | None:
+    state = store.state(policy_id)
+    if store.latest(policy_id) is None or not (state.etag or state.last_modified):
+        return None
+    return Validators(state.etag, state.last_modified)
+
+
+def run_check(
+    config: Config,
+    store: Store,
+    rulebook: Rulebook,
+    ids: Sequence[str] = (),
+    options: CheckOptions = CheckOptions(),
+    progress: Callable[[PolicyReport], None] | None = None,
+) -> CheckReport:
+    """Fetch, normalize, diff, classify and (unless options.update is False) store every selected policy."""
+    specs = config.select(list(ids))
+    jobs = [(spec, validators_for(store, spec.id)) for spec in specs]
+    reports: dict[str, PolicyReport] = {}
+    fetcher = Fetcher(
+        workers=options.workers,
+        per_host=options.per_host,
+        delay=options.delay,
+        retries=options.retries,
+        backoff=options.backoff,
+    )
+    with fetcher:
+        for spec, outcome in fetcher.fetch_many(jobs):
+            report = _check_one(spec, outcome, store, rulebook, options)
+            reports[spec.id] = report
+            if progress is not None:
+                progress(report)
+    return CheckReport([reports[spec.id] for spec in specs], options.threshold)
+
+
+def _check_one(spec: PolicySpec, outcome, store: Store, rulebook: Rulebook, options: CheckOptions) -> PolicyReport:
+    state = store.state(spec.id)
+    report = PolicyReport(spec.id, spec.name, spec.url, UNCHANGED)
+    try:
+        if isinstance(outcome, FetchError):
+            raise outcome
+        _process(spec, outcome, store, rulebook, options, state, report)
+    except FetchError as error:
+        report.status = SUSPICIOUS if error.kind == SUSPICIOUS else ERROR
+        report.failure = Failure(error.kind, error.message, error.hint)
+        report.changes = []
+    except Exception as error:  # one broken policy must never stop the others
+        report.status = ERROR
+        report.failure = Failure("internal", f"{type(error).__name__}: {error}", "please report this as a policywatch bug")
+        report.changes = []
+    _update_error_state(report, state, store, options)
+    return report
+
+
+def _process(
+    spec: PolicySpec,
+    result: FetchResult,
+    store: Store,
+    rulebook: Rulebook,
+    options: CheckOptions,
+    state: PolicyState,
+    report: PolicyReport,
+) -> None:
+    latest = store.latest(spec.id)
+    report.previous_version = latest.version if latest else None
+    if result.not_modified:
+        if latest is None:
+            raise FetchError("http-304", "the server answered 304 Not Modified with no stored version", "run again")
+        report.clauses = latest.clauses
+        return
+    raw_hash = sha256(result.body)
+    if latest is not None and spec.id not in options.accept and _same_body(latest, state, raw_hash):
+        report.clauses = latest.clauses
+        _remember_validators(store, spec.id, state, result, raw_hash, options)
+        return
+    try:
+        clauses = normalize(result.body, content_type=result.content_type, url=result.final_url, select=spec.select, remove=spec.remove)
+    except NormalizeError as error:
+        if looks_blocked(result.body):
+            raise blocked_error("no policy text on the page") from None
+        raise FetchError(error.kind, str(error), error.hint) from None
+    text = clausetext.dump(clauses)
+    if sum(len(c.text) for c in clauses) < BOT_WALL_MAX_TEXT and looks_blocked(result.body):
+        raise blocked_error("the page is short and reads like a challenge")
+    report.clauses = len(clauses)
+    meta = _version_meta(spec, result, text, clauses, raw_hash)
+    if latest is None:
+        report.status = NEW
+        if options.update:
+            report.version = store.add_version(meta, text, result.body).version
+            _remember_validators(store, spec.id, state, result, raw_hash, options)
+        return
+    if meta.text_sha256 == latest.text_sha256:
+        _remember_validators(store, spec.id, state, result, raw_hash, options)
+        return
+    old_text = store.load_text(latest)
+    changes = assess(diff_clauses(clausetext.load(old_text), clauses), rulebook, spec.id)
+    if not changes:  # only layout differs (e.g. a sentence joined to its paragraph): nothing to record
+        _remember_validators(store, spec.id, state, result, raw_hash, options)
+        return
+    report.changes = changes
+    reason = _suspicion(old_text, text, latest, meta, spec.shrink_limit)
+    if reason and spec.id not in options.accept:
+        report.status = SUSPICIOUS
+        if options.update:
+            kept = [m for m in store.suspicious(spec.id) if m.raw_sha256 == raw_hash]
+            path = store.suspicious_path(kept[0]) if kept else store.put_aside(dataclasses.replace(meta, reason=reason), text, result.body)
+            report.set_aside = str(path)
+        raise FetchError(SUSPICIOUS, f"{reason}; the previous version is kept", f"inspect the capture, then `policywatch check --accept {spec.id}` if it is right")
+    report.status = CHANGED
+    if options.update:
+        failing = sum(1 for change in changes for finding in change.findings if finding.fails)
+        meta = dataclasses.replace(meta, changes=len(changes), findings=failing)
+        report.version = store.add_version(meta, text, result.body).version
+        _remember_validators(store, spec.id, state, result, raw_hash, options)
+
+
+def _same_body(latest: VersionMeta, state: PolicyState, raw_hash: str) -> bool:
+    """The body is byte-identical to one already processed by this normalizer: skip parsing and diffing."""
+    return latest.normalizer_version == NORMALIZER_VERSION and raw_hash in (latest.raw_sha256, state.raw_sha256)
+
+
+def _suspicion(old_text: str, new_text: str, latest: VersionMeta, meta: VersionMeta, shrink_limit: float) -> str | None:
+    if len(new_text) < len(old_text) * (1 - shrink_limit):
+        return f"the text shrank from {len(old_text)} to {len(new_text)} characters"
+    if latest.sections >= 4 and meta.sections < latest.sections / 2:
+        return f"the number of sections fell from {latest.sections} to {meta.sections}"
+    return None
+
+
+def _version_meta(spec: PolicySpec, result: FetchResult, text: str, clauses: list[Clause], raw_hash: str) -> VersionMeta:
+    encoded = text.encode("utf-8")
+    return VersionMeta(
+        version=version_id(result.fetched_at),
+        policy_id=spec.id,
+        fetched_at=result.fetched_at.isoformat(timespec="seconds"),
+        url=spec.url,
+        final_url=result.final_url,
+        http_status=result.status,
+        content_type=result.content_type,
+        etag=result.etag,
+        last_modified=result.last_modified,
+        raw_sha256=raw_hash,
+        raw_bytes=len(result.body),
+        text_sha256=sha256(encoded),
+        text_bytes=len(encoded),
+        clauses=len(clauses),
+        sections=sum(1 for c in clauses if c.kind == HEADING),
+        normalizer_version=NORMALIZER_VERSION,
+    )
+
+
+def _remember_validators(store: Store, policy_id: str, state: PolicyState, result: FetchResult, raw_hash: str, options: CheckOptions) -> None:
+    if options.update:
+        updated = dataclasses.replace(state, etag=result.etag, last_modified=result.last_modified, raw_sha256=raw_hash)
+        if updated != state:
+            store.save_state(policy_id, updated)
+
+
+def _update_error_state(report: PolicyReport, state: PolicyState, store: Store, options: CheckOptions) -> None:
+    """Report an error when it begins (or changes kind) and a recovery when it ends; remember it in the store."""
+    state = store.state(report.id)  # validators may have been updated while processing
+    failure = report.failure
+    now = dataclasses.replace(state, last_checked=_now_iso(), status=report.status)
+    if failure is not None:
+        report.error_is_new = options.report_errors == REPORT_ERRORS_ALWAYS or state.error_kind != failure.kind
+        if state.error_kind != failure.kind:
+            now = dataclasses.replace(now, error_kind=failure.kind, error_message=failure.message, error_since=now.last_checked)
+    elif state.error_kind is not None:
+        report.recovered_from = state.error_kind
+        now = dataclasses.replace(now, error_kind=None, error_message=None, error_since=None)
+    if options.update:
+        store.save_state(report.id, now)
+
+
+def _now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def load_document(location: str) -> list[Clause]:
+    """Read and normalize a file or URL without any config (compare, scan, rules test)."""
+    result = read_source(location)
+    try:
+        return normalize(result.body, content_type=result.content_type, url=result.final_url)
+    except NormalizeError as error:
+        raise FetchError(error.kind, f"{location}: {error}", error.hint) from None
+
+
+def compare(old_location: str, new_location: str, rulebook: Rulebook, threshold: Severity | None) -> CompareReport:
+    changes = assess(diff_clauses(load_document(old_location), load_document(new_location)), rulebook)
+    return CompareReport(old_location, new_location, changes, threshold)
+
+
+def scan(location: str, rulebook: Rulebook) -> list[ScannedClause]:
+    return rulebook.scan(load_document(location))
