@@ -1,0 +1,120 @@
+import dataclasses
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from policywatch import clausetext
+from policywatch.models import HEADING, ITEM, Clause
+from policywatch.store import PolicyState, Store, StoreError, VersionMeta, sha256
+
+CLAUSES = clausetext.attach_leads(
+    [
+        Clause("Data we collect", HEADING),
+        Clause("We may collect:", section=("Data we collect",)),
+        Clause("your fingerprints", ITEM, ("Data we collect",)),
+    ]
+)
+
+
+def meta_for(text: str, raw: bytes, version="2026-11-25T07-00-00Z", policy_id="acme") -> VersionMeta:
+    return VersionMeta(
+        version=version,
+        policy_id=policy_id,
+        fetched_at="2026-11-25T07:00:00+00:00",
+        url="https://acme.example/privacy",
+        final_url="https://acme.example/privacy",
+        http_status=200,
+        content_type="text/html",
+        etag=None,
+        last_modified=None,
+        raw_sha256=sha256(raw),
+        raw_bytes=len(raw),
+        text_sha256=sha256(text.encode()),
+        text_bytes=len(text.encode()),
+        clauses=3,
+        sections=1,
+        normalizer_version="test",
+    )
+
+
+def test_versions_are_kept_in_order_and_latest_md_follows(tmp_path):
+    store = Store(tmp_path)
+    text = clausetext.dump(CLAUSES)
+    first = store.add_version(meta_for(text, b"<html>1</html>"), text, b"<html>1</html>")
+    second_text = text + "\nOne more sentence.\n"
+    second = store.add_version(meta_for(second_text, b"<html>2</html>"), second_text, b"<html>2</html>")
+    assert first.version == "2026-11-25T07-00-00Z"
+    assert second.version == "2026-11-25T07-00-00Z-01"  # same second: a suffix that sorts after
+    assert [m.version for m in store.versions("acme")] == [first.version, second.version]
+    assert store.latest("acme") == second
+    assert (tmp_path / "acme" / "latest.md").read_text() == second_text
+    assert store.load_clauses(first) == CLAUSES
+    assert store.load_raw(first) == b"<html>1</html>"
+    assert store.policy_ids() == ["acme"]
+
+
+def test_hand_edited_snapshot_is_reported_with_its_path(tmp_path):
+    store = Store(tmp_path)
+    text = clausetext.dump(CLAUSES)
+    meta = store.add_version(meta_for(text, b"x"), text, b"x")
+    target = tmp_path / "acme" / "versions" / meta.version / "text.md"
+    target.write_text(text.replace("fingerprints", "photos"))
+    with pytest.raises(StoreError, match=str(target)):
+        store.load_text(meta)
+
+
+def test_state_round_trips_and_a_broken_state_is_only_a_cache_miss(tmp_path):
+    store = Store(tmp_path)
+    state = PolicyState(last_checked="now", status="changed", etag='"abc"')
+    store.save_state("acme", state)
+    assert store.state("acme") == state
+    (tmp_path / "acme" / "state.json").write_text("{broken")
+    assert store.state("acme") == PolicyState()
+
+
+def test_suspicious_capture_is_kept_aside_and_can_be_accepted(tmp_path):
+    store = Store(tmp_path)
+    text = clausetext.dump(CLAUSES)
+    meta = dataclasses.replace(meta_for(text, b"x"), reason="shrank")
+    path = store.put_aside(meta, text, b"x")
+    assert store.versions("acme") == []
+    assert path.is_dir()
+    (kept,) = store.suspicious("acme")
+    accepted = store.accept_suspicious(kept)
+    assert store.latest("acme") == accepted and accepted.reason == ""
+    assert store.suspicious("acme") == []
+
+
+def test_second_run_is_refused_while_the_first_holds_the_lock(tmp_path):
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(
+                f"""
+                import sys, time
+                from policywatch.store import Store
+                with Store({str(tmp_path)!r}).lock():
+                    print("locked", flush=True)
+                    time.sleep(30)
+                """
+            ),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(StoreError, match=f"pid {holder.pid}"):
+            with Store(tmp_path).lock(wait=0.3):
+                pass
+    finally:
+        holder.kill()
+        holder.wait()
+    # The holder was SIGKILLed: its lock file is stale and must not block the next run.
+    assert (tmp_path / ".lock").exists()
+    with Store(tmp_path).lock():
+        assert (tmp_path / ".lock").read_text().strip() == str(os.getpid())
