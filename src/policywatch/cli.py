@@ -234,3 +234,6 @@ def demo(env: Environment, fmt):
 def main() -> None:
     cli(prog_name="policywatch")
 
+
+# Commands that live in their own modules register themselves on `cli` when imported (one import each).
+
