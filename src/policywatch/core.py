@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime, timezone
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from policywatch import clausetext
@@ -22,7 +22,7 @@ from policywatch.fetch import (
     looks_blocked,
     read_source,
 )
-from policywatch.models import HEADING, Change, Clause, ExitStatus, ScannedClause, Severity
+from policywatch.models import HEADING, Change, Clause, ExitStatus, Finding, ScannedClause, Severity
 from policywatch.normalize import NORMALIZER_VERSION, NormalizeError, normalize
 from policywatch.store import PolicyState, Store, VersionMeta, sha256, version_id
 
@@ -60,8 +60,15 @@ class PolicyReport:
     recovered_from: str | None = None  # the error kind this run recovered from
     set_aside: str | None = None  # where a suspicious capture was kept
 
-    def findings(self):
+    def findings(self) -> list[Finding]:
         return [finding for change in self.changes for finding in change.findings]
+
+
+def failing(findings: Iterable[Finding], threshold: Severity | None) -> list[Finding]:
+    """The findings that fail a run at this threshold (None: none do)."""
+    if threshold is None:
+        return []
+    return [finding for finding in findings if finding.fails and finding.severity >= threshold]
 
 
 @dataclass(slots=True)
@@ -69,15 +76,8 @@ class CheckReport:
     policies: list[PolicyReport]
     threshold: Severity | None  # None: never fail on findings
 
-    def failing_findings(self):
-        if self.threshold is None:
-            return []
-        return [
-            finding
-            for policy in self.policies
-            for finding in policy.findings()
-            if finding.fails and finding.severity >= self.threshold
-        ]
+    def failing_findings(self) -> list[Finding]:
+        return failing((f for policy in self.policies for f in policy.findings()), self.threshold)
 
     @property
     def exit_status(self) -> ExitStatus:
@@ -97,7 +97,8 @@ class CompareReport:
 
     @property
     def exit_status(self) -> ExitStatus:
-        return CheckReport([PolicyReport("compare", "compare", self.new, CHANGED, self.changes)], self.threshold).exit_status
+        findings = (f for change in self.changes for f in change.findings)
+        return ExitStatus.RISK if failing(findings, self.threshold) else ExitStatus.OK
 
 
 @dataclass(frozen=True, slots=True)
