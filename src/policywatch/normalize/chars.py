@@ -1,0 +1,52 @@
+"""Character-level cleanup: the same words always come out as the same string, whatever the markup or typography."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# NFKC folds width variants, ligatures, no-break spaces and "…" into plain forms, but it would also turn
+# footnote marks, "™", fractions, circled numbers and Korean compatibility jamo into other text: keep those.
+_KEEP_FROM_NFKC = re.compile(
+    "([\u00b2\u00b3\u00b9\u00bc-\u00be\u2070-\u209f\u2120\u2122\u2150-\u218f\u2460-\u24ff\u3130-\u318f\u3200-\u33ff]+)"
+)
+
+_QUOTES_AND_DASHES = {
+    **dict.fromkeys(map(ord, "\u2018\u2019\u201a\u201b"), "'"),
+    **dict.fromkeys(map(ord, "\u201c\u201d\u201e\u201f"), '"'),
+    **dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"), "-"),
+}
+# Deleted: control characters, lone surrogates (they cannot be written out as UTF-8) and the invisible
+# characters that markup churn adds and removes (soft hyphen, zero-width space, word joiner, BOM, direction
+# marks and embeddings). ZWJ/ZWNJ stay: they change how Persian and Indic words are spelled.
+_DELETED = dict.fromkeys(
+    [
+        *range(0x00, 0x09),
+        *range(0x0E, 0x1C),
+        *(code for code in range(0x7F, 0xA0) if code != 0x85),
+        *range(0xD800, 0xE000),
+        *map(ord, "\u00ad\u180e\u200b\u200e\u200f\ufeff\ufff9\ufffa\ufffb"),
+        *range(0x202A, 0x202F),
+        *range(0x2060, 0x2065),
+        *range(0x2066, 0x2070),
+    ]
+)
+_CHAR_MAP = {**_DELETED, **_QUOTES_AND_DASHES}
+_ASCII_CONTROL = re.compile("[\x00-\x08\x0e-\x1b\x7f]")
+
+
+def _nfkc(text: str) -> str:
+    if not _KEEP_FROM_NFKC.search(text):
+        return unicodedata.normalize("NFKC", text)
+    pieces = _KEEP_FROM_NFKC.split(text)  # odd indexes are the kept runs
+    return "".join(piece if index % 2 else unicodedata.normalize("NFKC", piece) for index, piece in enumerate(pieces))
+
+
+def clean_text(text: str) -> str:
+    """Unicode-normalize `text`, straighten quotes and dashes, drop invisible characters and collapse whitespace."""
+    if text.isascii():
+        if _ASCII_CONTROL.search(text):
+            text = _ASCII_CONTROL.sub("", text)
+    else:
+        text = _nfkc(text).translate(_CHAR_MAP)
+    return " ".join(text.split())

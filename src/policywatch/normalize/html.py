@@ -1,0 +1,383 @@
+"""HTML → blocks: parse with lxml, drop page chrome, find the policy text and walk it without recursion."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+
+import lxml.html
+from lxml import etree
+
+from policywatch.models import HEADING, ITEM, PARAGRAPH, ROW
+from policywatch.normalize.blocks import Block
+from policywatch.normalize.chars import clean_text
+from policywatch.normalize.css import select_all
+from policywatch.normalize.errors import EMPTY, NormalizeError
+
+# Never text of the policy, wherever they are (their tails are kept: they belong to the parent).
+_NEVER_TEXT_TAGS = (
+    "head", "script", "style", "noscript", "template", "svg", "math", "iframe", "frame", "frameset", "noframes",
+    "object", "embed", "applet", "canvas", "video", "audio", "map", "button", "input", "select", "textarea",
+    "datalist", "output", "progress", "meter",
+)  # fmt: skip
+_HEADING_LEVELS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
+_BLOCK_TAGS = frozenset(
+    """
+    address article aside blockquote body caption center dd details dialog dir div dl dt fieldset figcaption figure
+    footer form header hgroup hr html legend li listing main marquee menu nav ol p plaintext pre section summary
+    table tbody td tfoot th thead tr ul xmp h1 h2 h3 h4 h5 h6
+    """.split()
+)
+_LIST_TAGS = frozenset({"ul", "ol", "menu", "dir"})
+
+# Element roles in the walk.
+_INLINE, _BREAK, _BLOCK, _LIST, _HEADING, _ITEM, _TABLE, _ROW, _CELL = range(9)
+
+# Cookie banners: the consent platforms' own ids and classes, or a cookie word joined to a banner word
+# ("cookie-banner", "cookieConsent", "gdpr_popup"). A bare "cookies" is often the id of the policy's own section.
+_CONSENT_VENDOR = re.compile(
+    r"onetrust-(?:consent|banner|pc)|optanon|ot-sdk|cookiebot|cybotcookie|truste|trustarc|teconsent|didomi"
+    r"|usercentrics|qc-cmp|osano|iubenda|termly|cookieyes|cky-consent|cookie-law-info|cmplz|borlabs|cc-window"
+    r"|cc-banner|evidon|sp_message|cookielaw|cookie-script|privacy[-_]banner"
+)
+_CONSENT_GENERIC = re.compile(
+    r"(?:cookie|consent|gdpr)s?[-_]?(?:banner|bar|notice|notification|popup|pop-up|modal|law|alert|overlay"
+    r"|message|msg|warning|dialog|box|prompt|consent|wall|disclaimer|accept|layer|settings|manager|prompt)"
+    r"|(?:banner|bar|notice|popup|modal|alert)[-_]?(?:cookie|consent|gdpr)"
+)
+_CONSENT_KEYWORDS = ("cookie", "consent", "gdpr", "onetrust", "optanon", "ot-sdk", "truste", "didomi", "usercentrics",
+                     "qc-cmp", "osano", "iubenda", "termly", "cmplz", "borlabs", "cc-window", "cc-banner", "evidon",
+                     "sp_message", "privacy-banner", "privacy_banner")  # fmt: skip
+_CONSENT_WORD = re.compile("|".join(re.escape(keyword) for keyword in _CONSENT_KEYWORDS))
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+_CHROME_TAGS = ("nav", "header", "footer", "dialog", "form")
+_CHROME_ATTRIBUTES = "//@hidden | //@aria-hidden | //@style | //@role"
+_CONTENT_HEADINGS = "boolean(.//h1 | .//h2 | .//h3 | .//h4 | .//h5 | .//h6 | .//*[@role='heading'])"
+_TEXT_LENGTH = "string-length(normalize-space())"
+
+# Main content: the first of these that holds this share of the page's text, else the deepest element that
+# holds DENSEST_SHARE of it. Link text does not count: menus and link lists are not policy text.
+MAIN_SHARE = 0.4
+DENSEST_SHARE = 0.75
+# A "table" with a cell this long, a nested table, a heading or a single column is page layout.
+LAYOUT_CELL_CHARS = 2000
+
+_BR = "\x00"  # libxml2 text can never contain NUL, so it can mark <br> in the text buffer
+_PARAGRAPH_BREAK = re.compile("\x00\\s*\x00[\\s\x00]*")
+
+_thread_state = threading.local()
+
+
+def _parser() -> lxml.html.HTMLParser:
+    # lxml parsers must not be shared between threads.
+    parser = getattr(_thread_state, "parser", None)
+    if parser is None:
+        parser = _thread_state.parser = lxml.html.HTMLParser(
+            encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True, default_doctype=False
+        )
+    return parser
+
+
+def parse(text: str) -> etree._Element | None:
+    """The <html> element of `text`, or None if there is no document at all."""
+    try:
+        return lxml.html.document_fromstring(text.encode("utf-8", "replace"), parser=_parser())
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
+        return None
+
+
+def _has_ancestor(element: etree._Element, *tags: str) -> bool:
+    return next(element.iterancestors(*tags), None) is not None
+
+
+def _is_hidden(element: etree._Element) -> bool:
+    if element.get("hidden") is not None or (element.get("aria-hidden") or "").strip().lower() == "true":
+        return True
+    style = element.get("style")
+    return style is not None and _HIDDEN_STYLE.search(style) is not None
+
+
+def _is_cookie_banner(element: etree._Element) -> bool:
+    names = f"{element.get('id') or ''} {element.get('class') or ''}".lower()
+    return _CONSENT_VENDOR.search(names) is not None or _CONSENT_GENERIC.search(names) is not None
+
+
+def _is_chrome(element: etree._Element) -> bool:
+    """Navigation, page header or footer, a closed dialog, a form, a hidden element or a cookie banner."""
+    tag = element.tag
+    role = (element.get("role") or "").strip().lower()
+    if tag == "nav" or role in ("navigation", "search"):
+        return True
+    if tag in ("header", "footer") or role in ("banner", "contentinfo"):
+        # Inside an article or section they are its own title block or notes, not the page's.
+        return not _has_ancestor(element, "article", "section")
+    if tag == "dialog" and element.get("open") is None:
+        return True
+    # ASP.NET and the like wrap the whole page in one <form>: a form with headings holds content.
+    if tag == "form" and not element.xpath(_CONTENT_HEADINGS):
+        return True
+    return _is_hidden(element) or _is_cookie_banner(element)
+
+
+def _chrome_candidates(root: etree._Element) -> list[etree._Element]:
+    """Elements that may be chrome, found with C-speed scans (an XPath test per keyword would be far slower)."""
+    candidates = list(root.iter(*_CHROME_TAGS))
+    candidates += [attribute.getparent() for attribute in root.xpath(_CHROME_ATTRIBUTES)]
+    names = root.xpath("//@id | //@class", smart_strings=False)
+    if _CONSENT_WORD.search("\n".join(names).lower()):
+        for name in dict.fromkeys(name for name in names if _CONSENT_WORD.search(name.lower())):
+            candidates += root.xpath("//*[@id = $name or @class = $name]", name=name)
+    return list(dict.fromkeys(candidates))
+
+
+def _drop_chrome(root: etree._Element, keep: set[etree._Element]) -> None:
+    """Drop chrome elements, except those in `keep`, html and body, and any that holds most of the page's text.
+
+    Every decision is taken on the whole page before anything is dropped, so the order does not matter.
+    """
+    half_the_text = root.xpath("string-length(normalize-space(//body))") / 2
+    doomed = [
+        element
+        for element in _chrome_candidates(root)
+        if element not in keep
+        and element.tag not in ("html", "body")
+        and _is_chrome(element)
+        and element.xpath(_TEXT_LENGTH) <= half_the_text  # else a wrapper that only looks like chrome
+    ]
+    for element in doomed:
+        if element.getparent() is not None:
+            element.drop_tree()
+
+
+def _outermost(elements: list[etree._Element]) -> list[etree._Element]:
+    chosen = set(elements)
+    return [element for element in elements if not any(ancestor in chosen for ancestor in element.iterancestors())]
+
+
+def _text_weights(body: etree._Element) -> dict[etree._Element, int]:
+    """Characters of non-link text under each element (one pass, no recursion)."""
+    weights: dict[etree._Element, int] = {}
+    pending = [0]  # running total of each open element
+    links_open = 0
+    for event, element in etree.iterwalk(body, events=("start", "end")):
+        if event == "start":
+            if element.tag == "a":
+                links_open += 1
+            text = element.text
+            pending.append(len(text.strip()) if text and not links_open else 0)
+        else:
+            if element.tag == "a":
+                links_open -= 1
+            weight = pending.pop()
+            weights[element] = weight
+            tail = element.tail
+            pending[-1] += weight + (len(tail.strip()) if tail and not links_open else 0)
+    return weights
+
+
+def _main_content(root: etree._Element) -> etree._Element:
+    body = root.find("body")
+    if body is None:
+        return root
+    weights = _text_weights(body)
+    total = weights[body]
+    for candidates in (body.xpath("//main | //*[@role='main']"), body.xpath("//article")):
+        best = max(candidates, key=lambda element: weights.get(element, 0), default=None)
+        if best is not None and weights.get(best, 0) >= MAIN_SHARE * total > 0:
+            return best
+    densest = body
+    while True:
+        best = max((child for child in densest if child in weights), key=weights.__getitem__, default=None)
+        if best is None or weights[best] < DENSEST_SHARE * total:
+            return densest
+        densest = best
+
+
+def _layout_tables(root: etree._Element) -> set[etree._Element]:
+    """Tables used for page layout, whose cells are read as ordinary blocks instead of rows."""
+    layout: set[etree._Element] = set()
+    for element in root.iter("table", *_HEADING_LEVELS):
+        table = next(element.iterancestors("table"), None)
+        if table is not None:
+            layout.add(table)
+    for table in root.iter("table"):
+        if table in layout:
+            continue
+        cells_per_row = [len(row.findall("td")) + len(row.findall("th")) for row in table.iter("tr")]
+        long_cell = table.xpath(f"boolean(.//*[(self::td or self::th) and {_TEXT_LENGTH} > {LAYOUT_CELL_CHARS}])")
+        presentation = (table.get("role") or "").lower() in ("presentation", "none")
+        if presentation or long_cell or max(cells_per_row, default=0) <= 1:
+            layout.add(table)
+    return layout
+
+
+def _container_items(root: etree._Element) -> set[etree._Element]:
+    """List items that hold headings or several paragraphs: they are sections laid out as a list."""
+    containers: set[etree._Element] = set()
+    paragraphs: dict[etree._Element, int] = {}
+    for element in root.iter("p", *_HEADING_LEVELS):
+        item = next(element.iterancestors("li"), None)
+        if item is None:
+            continue
+        if element.tag != "p":
+            containers.add(item)
+        else:
+            paragraphs[item] = paragraphs.get(item, 0) + 1
+            if paragraphs[item] >= 2:
+                containers.add(item)
+    for element in root.xpath(".//*[@role='heading']"):
+        item = next(element.iterancestors("li"), None)
+        if item is not None:
+            containers.add(item)
+    return containers
+
+
+def _heading_level(element: etree._Element, tag: str) -> int:
+    level = _HEADING_LEVELS.get(tag)
+    if level is not None:
+        return level
+    try:
+        return min(max(int(element.get("aria-level") or "2"), 1), 6)
+    except ValueError:
+        return 2
+
+
+class _BlockWalker:
+    """Turns element start/end events into blocks; inline markup never splits text, block elements do."""
+
+    def __init__(self, layout_tables: set[etree._Element], container_items: set[etree._Element]) -> None:
+        self.layout_tables = layout_tables
+        self.container_items = container_items
+        self.blocks: list[Block] = []
+        self.parts: list[str] = []  # raw text of the clause being written
+        # (kind, heading level, element that opened it) of the clause being written; a cell is kind ROW.
+        self.containers: list[tuple[str, int, etree._Element | None]] = [(PARAGRAPH, 0, None)]
+        self.data_tables: list[bool] = []  # for each open <table>: read as rows?
+        self.row: list[str] | None = None  # cell texts of the open data-table row
+
+    def role(self, element: etree._Element) -> int:
+        tag = element.tag
+        if not isinstance(tag, str):
+            return _INLINE
+        if tag in _HEADING_LEVELS or element.get("role") == "heading":
+            return _HEADING
+        if tag not in _BLOCK_TAGS:
+            if tag == "br":
+                return _BREAK
+            return _BLOCK if "-" in tag else _INLINE  # custom elements are components, laid out as blocks
+        if tag == "li":
+            return _BLOCK if element in self.container_items else _ITEM
+        if tag in _LIST_TAGS:
+            return _LIST
+        if tag == "table":
+            return _TABLE
+        in_data_table = bool(self.data_tables) and self.data_tables[-1]
+        if tag == "tr" and in_data_table:
+            return _ROW
+        if tag in ("td", "th") and in_data_table:
+            return _CELL
+        return _BLOCK
+
+    def flush(self) -> None:
+        kind, level, _ = self.containers[-1]
+        if kind == ROW:  # a cell: its text, even empty, keeps the columns in place
+            if self.row is not None:
+                self.row.append(clean_text("".join(self.parts).replace(_BR, " ")))
+            self.parts.clear()
+            return
+        if not self.parts:
+            return
+        raw = "".join(self.parts)
+        self.parts.clear()
+        pieces = _PARAGRAPH_BREAK.split(raw) if kind == PARAGRAPH else [raw]
+        for piece in pieces:
+            text = clean_text(piece.replace(_BR, " "))
+            if text:
+                self.blocks.append(Block(kind, text, level))
+
+    def start(self, element: etree._Element) -> None:
+        role = self.role(element)
+        in_cell = self.containers[-1][0] == ROW
+        if role == _BREAK:
+            self.parts.append(_BR if self.containers[-1][0] == PARAGRAPH else " ")
+        elif role == _BLOCK or in_cell and role not in (_INLINE, _CELL):
+            # Blocks inside a paragraph-like clause end it; inside an item, heading or cell they are a space.
+            if self.containers[-1][0] == PARAGRAPH:
+                self.flush()
+            else:
+                self.parts.append(" ")
+            if role == _TABLE:
+                self.data_tables.append(False)
+        elif role != _INLINE:
+            self.flush()
+            if role == _HEADING:
+                self.containers.append((HEADING, _heading_level(element, element.tag), element))
+            elif role == _ITEM:
+                self.containers.append((ITEM, 0, element))
+            elif role == _TABLE:
+                self.data_tables.append(element not in self.layout_tables)
+            elif role == _ROW:
+                self.row = []
+            elif role == _CELL:
+                self.containers.append((ROW, 0, element))
+        if element.text:
+            self.parts.append(element.text)
+
+    def end(self, element: etree._Element) -> None:
+        if self.containers[-1][2] is element:
+            self.flush()
+            self.containers.pop()
+        else:
+            role = self.role(element)
+            if role == _ROW and self.row is not None:
+                self.flush()
+                if any(self.row):
+                    self.blocks.append(Block(ROW, " | ".join(cell or "-" for cell in self.row)))
+                self.row = None
+            elif role in (_BLOCK, _LIST, _TABLE):
+                if self.containers[-1][0] == PARAGRAPH:
+                    self.flush()
+                else:
+                    self.parts.append(" ")
+            if element.tag == "table" and self.data_tables:
+                self.data_tables.pop()
+
+    def walk(self, root: etree._Element) -> None:
+        for event, element in etree.iterwalk(root, events=("start", "end")):
+            if event == "start":
+                self.start(element)
+            else:
+                self.end(element)
+                if element.tail and element is not root:  # the root's tail is outside what was chosen
+                    self.parts.append(element.tail)
+        self.flush()
+
+
+def extract_blocks(
+    text: str, *, select: Sequence[str] = (), remove: Sequence[str] = (), whole_document: bool = False
+) -> list[Block]:
+    """The blocks of an HTML page: `select`ed elements, else the main content (or the whole body)."""
+    root = parse(text)
+    if root is None:
+        return []
+    etree.strip_elements(root, *_NEVER_TEXT_TAGS, with_tail=False)
+    for element in select_all(root, tuple(remove)):
+        if element.getparent() is not None:
+            element.drop_tree()
+    chosen = _outermost(select_all(root, tuple(select)))
+    if select and not chosen:
+        raise NormalizeError(
+            EMPTY,
+            f"the selector {', '.join(select)!r} matched nothing on the page",
+            "check `select` against the page source (View Source, not the browser's inspector: scripts may add it)",
+        )
+    keep = {ancestor for element in chosen for ancestor in element.iterancestors()}.union(chosen)
+    _drop_chrome(root, keep)
+    if not chosen:
+        chosen = [root.find("body") if whole_document else _main_content(root)]
+    walker = _BlockWalker(_layout_tables(root), _container_items(root))
+    for element in chosen:
+        if element is not None:
+            walker.walk(element)
+    return walker.blocks
