@@ -1,22 +1,48 @@
-"""GitHub-flavoured Markdown for PR comments, issues and $GITHUB_STEP_SUMMARY."""
+"""GitHub-flavoured Markdown for PR comments, issues and $GITHUB_STEP_SUMMARY.
+
+Per policy: its link and versions, a table of findings with what each category means, the clauses that
+carry findings with word-level highlights, then the full diff folded in a <details> block. Policy text is
+untrusted: it is escaped so that it can neither inject markup nor @-mention people in a PR comment.
+"""
 
 from __future__ import annotations
 
+import re
+
 from policywatch.core import CHANGED, ERROR, NEW, SUSPICIOUS, CheckReport, CompareReport, PolicyReport
 from policywatch.diff import word_diff
-from policywatch.models import ADDED_PROTECTION, MODIFIED, MOVED, REMOVED, Change, ScannedClause
-from policywatch.report.base import Reporter, section_label, summary_line
+from policywatch.models import ADDED_PROTECTION, MODIFIED, MOVED, REMOVED, Change, Finding, ScannedClause
+from policywatch.report.base import Reporter, section_label, severity_counts, summary_line
 
 _ICON = {"high": "🔴", "medium": "🟠", "low": "🔵"}
+_PROTECTION_ICON = "🟢"
+# Beyond this many clauses the full diff is cut short: a GitHub comment holds at most 65,536 characters.
+MAX_FULL_DIFF = 150
+_SPECIAL = re.compile(r"([\\`*_\[\]{}<>|~#!])")
+_MENTION = re.compile(r"@(?=\w)")
 
 
-def _cell(text: str) -> str:
-    """Text safe inside a Markdown table cell."""
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+def escape(text: str) -> str:
+    """Untrusted text as literal Markdown on one line: no markup, no HTML, no @-mentions or #-references."""
+    text = text.replace("&", "&amp;").replace("\r", " ").replace("\n", " ")
+    text = _SPECIAL.sub(lambda m: "&lt;" if m.group(1) == "<" else "&gt;" if m.group(1) == ">" else "\\" + m.group(1), text)
+    return _MENTION.sub("@\u2060", text)  # a word joiner after @ keeps GitHub from notifying anyone
 
 
-def _inline(text: str) -> str:
-    return text.replace("<", "&lt;").replace(">", "&gt;")
+def _code(text: str) -> str:
+    """Inline code that survives backticks in the text."""
+    fence = "``" if "`" in text else "`"
+    return f"{fence} {text} {fence}" if fence == "``" else f"`{text}`"
+
+
+def _link(name: str, url: str) -> str:
+    if url.startswith(("http://", "https://")):
+        return f"[{escape(name)}](<{url.replace('>', '%3E').replace(' ', '%20')}>)"
+    return escape(name)
+
+
+def _icon(finding: Finding) -> str:
+    return _PROTECTION_ICON if finding.event == ADDED_PROTECTION else _ICON[finding.severity.label]
 
 
 def _clause_markdown(change: Change) -> str:
@@ -24,7 +50,7 @@ def _clause_markdown(change: Change) -> str:
     if change.kind == MODIFIED:
         parts = []
         for op, segment in word_diff(change.old.text, change.new.text):
-            segment = _inline(segment)
+            segment = escape(segment)
             if op == "equal":
                 parts.append(segment)
             elif op == "delete":
@@ -33,8 +59,12 @@ def _clause_markdown(change: Change) -> str:
                 parts.append(f"<ins>{segment}</ins>")
         return "".join(parts)
     clause = change.new if change.new is not None else change.old
-    text = _inline(clause.text)
+    text = escape(clause.text)
     return f"<del>{text}</del>" if change.kind == REMOVED else text
+
+
+def _change_item(change: Change) -> str:
+    return f"- **{change.kind}** in _{escape(section_label(change.section))}_: {_clause_markdown(change)}"
 
 
 def _findings_table(changes: list[Change]) -> list[str]:
@@ -43,37 +73,51 @@ def _findings_table(changes: list[Change]) -> list[str]:
         return []
     lines = ["| Severity | Category | Event | Evidence | Section |", "|---|---|---|---|---|"]
     for change, finding in rows:
-        icon = "🟢" if finding.event == ADDED_PROTECTION else _ICON[finding.severity.label]
         lines.append(
-            f"| {icon} {finding.severity.label} | `{finding.category}` | {finding.event} | "
-            f"{_cell(finding.evidence)} | {_cell(section_label(change.section))} |"
+            f"| {_icon(finding)} {finding.severity.label} | `{finding.category}` | {finding.event} | "
+            f"{escape(finding.evidence)} | {escape(section_label(change.section))} |"
         )
+    explained = {f.category: f.explanation for _, f in rows if f.explanation}
+    if explained:
+        lines += ["", "<sub>", ""]
+        lines += [f"- `{category}`: {escape(explanation)}" for category, explanation in explained.items()]
+        lines += ["", "</sub>"]
     return lines + [""]
 
 
-def _changes_block(changes: list[Change], open_details: bool = True) -> list[str]:
-    visible = [c for c in changes if c.kind != MOVED]
+def _changes_block(changes: list[Change]) -> list[str]:
+    """Findings table, the clauses that carry findings in full view, then the whole diff folded."""
     lines = _findings_table(changes)
-    if not visible and not changes:
+    flagged = [c for c in changes if c.findings]
+    if flagged:
+        lines += ["**Clauses with findings**", ""]
+        for change in flagged:
+            lines.append(_change_item(change))
+            lines += [f"  - {_icon(f)} {f.severity.label} `{f.category}` {f.event}: “{escape(f.evidence)}”" for f in change.findings]
+        lines.append("")
+    visible = [c for c in changes if c.kind != MOVED]
+    if not changes:
         return lines
-    lines.append(f"<details{' open' if open_details else ''}><summary>{len(visible)} changed clause(s)"
-                 f"{f', {len(changes) - len(visible)} moved' if len(changes) > len(visible) else ''}</summary>")
-    lines.append("")
-    for change in visible:
-        lines.append(f"- **{change.kind}** in _{_cell(section_label(change.section))}_: {_clause_markdown(change)}")
-    lines += ["", "</details>", ""]
-    return lines
+    moved = len(changes) - len(visible)
+    summary = f"Full diff: {len(visible)} changed clause(s)" + (f", {moved} moved" if moved else "")
+    lines += [f"<details><summary>{summary}</summary>", ""]
+    lines += [_change_item(change) for change in visible[:MAX_FULL_DIFF]]
+    if len(visible) > MAX_FULL_DIFF:
+        lines.append(f"- … and {len(visible) - MAX_FULL_DIFF} more (the JSON report has them all)")
+    return lines + ["", "</details>", ""]
+
+
+def _risk_cell(policy: PolicyReport) -> str:
+    counts = severity_counts([f for f in policy.findings() if f.fails])
+    return ", ".join(f"{_ICON[level]} {count} {level}" for level, count in counts.items() if count) or "—"
 
 
 class MarkdownReporter(Reporter):
     def check(self, report: CheckReport) -> str:
         lines = ["## policywatch report", "", summary_line(report), ""]
-        lines += ["| Policy | Status | Changes | Failing findings |", "|---|---|---|---|"]
+        lines += ["| Policy | Status | Changes | Risk findings |", "|---|---|---|---|"]
         for policy in report.policies:
-            failing = sum(1 for f in policy.findings() if f.fails)
-            lines.append(
-                f"| [{_cell(policy.name)}]({policy.url}) | {policy.status} | {len(policy.changes)} | {failing} |"
-            )
+            lines.append(f"| {_link(policy.name, policy.url)} | {policy.status} | {len(policy.changes)} | {_risk_cell(policy)} |")
         lines.append("")
         for policy in report.policies:
             lines += self._policy(policy)
@@ -82,31 +126,33 @@ class MarkdownReporter(Reporter):
     def _policy(self, policy: PolicyReport) -> list[str]:
         if policy.status not in (CHANGED, ERROR, SUSPICIOUS, NEW) and not policy.recovered_from:
             return []
-        lines = [f"### [{_cell(policy.name)}]({policy.url}) — {policy.status}", ""]
+        lines = [f"### {_link(policy.name, policy.url)} — {policy.status}", ""]
+        if policy.previous_version and policy.version:
+            lines += [f"Version {_code(policy.previous_version)} → {_code(policy.version)}, {policy.clauses} clauses.", ""]
         if policy.recovered_from:
             lines += [f"Recovered (was failing: `{policy.recovered_from}`).", ""]
         if policy.failure is not None:
-            lines += [f"**{policy.failure.kind}**: {_inline(policy.failure.message)}  ", f"_Hint: {_inline(policy.failure.hint)}_", ""]
+            lines += [f"**{policy.failure.kind}**: {escape(policy.failure.message)}  ", f"_Hint: {escape(policy.failure.hint)}_", ""]
         if policy.status == NEW:
             lines += [f"Baseline recorded ({policy.clauses} clauses).", ""]
         return lines + _changes_block(policy.changes)
 
     def compare(self, report: CompareReport) -> str:
-        lines = [f"## policywatch compare", "", f"`{report.old}` → `{report.new}`", ""]
+        lines = ["## policywatch compare", "", f"{_code(report.old)} → {_code(report.new)}", ""]
         if not report.changes:
             lines += ["No changes.", ""]
         return "\n".join(lines + _changes_block(report.changes))
 
     def scan(self, location: str, clauses: list[ScannedClause]) -> str:
-        lines = [f"## policywatch scan: `{location}`", ""]
+        lines = [f"## policywatch scan: {_code(location)}", ""]
         matched = [(s, m) for s in clauses for m in s.matches]
         if not matched:
             return "\n".join(lines + ["No risky or protective clauses found.", ""])
         lines += ["| Severity | Category | Polarity | Clause | Section |", "|---|---|---|---|---|"]
         for scanned, match in matched:
-            icon = "🟢" if match.polarity == "protection" else _ICON[match.severity.label]
+            icon = _PROTECTION_ICON if match.polarity == "protection" else _ICON[match.severity.label]
             lines.append(
                 f"| {icon} {match.severity.label} | `{match.category}` | {match.polarity} | "
-                f"{_cell(scanned.clause.text)} | {_cell(section_label(scanned.clause.section))} |"
+                f"{escape(scanned.clause.text)} | {escape(section_label(scanned.clause.section))} |"
             )
         return "\n".join(lines + [""])
