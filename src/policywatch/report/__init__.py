@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from policywatch.report.base import Reporter, ReportStyle
 from policywatch.report.jsonfmt import JsonReporter
+from policywatch.report.html import HtmlReporter
 from policywatch.report.markdown import MarkdownReporter
 from policywatch.report.text import TextReporter
 
@@ -11,6 +12,7 @@ FORMATS: dict[str, type[Reporter]] = {
     "text": TextReporter,
     "json": JsonReporter,
     "markdown": MarkdownReporter,
+    "html": HtmlReporter,
 }
 
 
