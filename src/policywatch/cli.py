@@ -12,13 +12,14 @@ import click
 from policywatch import __version__
 from policywatch.classify import RuleError, Rulebook
 from policywatch.config import Config, ConfigError, line_of, load_config
-from policywatch import core
+from policywatch import core, notify
 from policywatch.core import REPORT_ERRORS_ALWAYS, REPORT_ERRORS_ON_CHANGE, CheckOptions, PolicyReport, run_check
 from policywatch.environment import Environment
 from policywatch.fetch import FetchError
 from policywatch.models import ExitStatus, Severity
 from policywatch.report import FORMATS, ReportStyle, reporter
-from policywatch.report.base import summary_line
+from policywatch.report.base import Reporter, summary_line
+from policywatch.report.sarif import SarifReporter
 from policywatch.store import Store, StoreError, atomic_write
 
 FAIL_ON = ("low", "medium", "high", "none")
@@ -84,7 +85,29 @@ def command(function: Callable) -> Callable:
     return wrapper
 
 
-def format_options(function: Callable) -> Callable:
+# Formats that can also be written to a file of their own in the same run (--json-output FILE…).
+EXTRA_OUTPUT_FORMATS = ("json", "markdown", "sarif")
+_EXTRA_OUTPUTS = "policywatch.extra_outputs"
+
+
+def format_options(command_function: Callable) -> Callable:
+    """--format/--output/--fail-on and the --FORMAT-output files; commands render them with emit_reports."""
+
+    @functools.wraps(command_function)
+    def with_extra_outputs(**kwargs):
+        # The extra files travel in the click context, so commands keep their (fmt, output, fail_on) parameters.
+        extra = {name: kwargs.pop(f"{name}_output") for name in EXTRA_OUTPUT_FORMATS}
+        click.get_current_context().meta[_EXTRA_OUTPUTS] = {name: path for name, path in extra.items() if path}
+        return command_function(**kwargs)
+
+    function = with_extra_outputs
+    for name in reversed(EXTRA_OUTPUT_FORMATS):
+        function = click.option(
+            f"--{name}-output",
+            type=click.Path(dir_okay=False),
+            metavar="FILE",
+            help=f"Also write the {name} report to FILE (atomically), whatever --format is.",
+        )(function)
     function = click.option(
         "--fail-on",
         type=click.Choice(FAIL_ON),
@@ -101,6 +124,18 @@ def format_options(function: Callable) -> Callable:
 
 def style_for(env: Environment, output: str | None) -> ReportStyle:
     return ReportStyle(color=env.stdout_color and not output, verbose=env.verbose, quiet=env.quiet)
+
+
+def reporter_for(fmt: str, style: ReportStyle, store: Store | None = None) -> Reporter:
+    """SARIF also gets the store, to point each finding at the clause's line in the stored text."""
+    return SarifReporter(style, store) if fmt == "sarif" else reporter(fmt, style)
+
+
+def emit_reports(env: Environment, fmt: str, output: str | None, render: Callable[[Reporter], str], store: Store | None = None) -> None:
+    """The --format report (stdout or --output) and every --FORMAT-output file of format_options."""
+    emit(env, render(reporter_for(fmt, style_for(env, output), store)), output)
+    for name, path in click.get_current_context().meta.get(_EXTRA_OUTPUTS, {}).items():
+        emit(env, render(reporter_for(name, style_for(env, path), store)), path)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -157,8 +192,13 @@ def check(env: Environment, ids, config_path, store_path, no_update, fmt, output
     selected = config.select(list(ids))
     with store.lock(wait=lock_wait), _progress(env, len(selected)) as advance:
         report = run_check(config, store, rulebook, ids, options, progress=advance)
-    emit(env, reporter(fmt, style_for(env, output)).check(report), output)
+    emit_reports(env, fmt, output, lambda formatter: formatter.check(report), store)
     env.note(summary_line(report))
+    if config.notify and not no_update:  # --no-update would repeat the same news on every run
+        try:
+            notify.send(config.notify, report)
+        except notify.NotifyError as error:  # the check itself is done: say so loudly, keep its exit code
+            env.error(f"notifications not sent: {error}")
     return report.exit_status
 
 
@@ -196,7 +236,7 @@ def compare(env: Environment, old, new, config_path, fmt, output, fail_on):
     """Diff two files or URLs (HTML, Markdown or text) without any store."""
     rulebook = load_rulebook(open_config(config_path) if config_path else None)
     report = core.compare(old, new, rulebook, threshold_of(fail_on))
-    emit(env, reporter(fmt, style_for(env, output)).compare(report), output)
+    emit_reports(env, fmt, output, lambda formatter: formatter.compare(report))
     return report.exit_status
 
 
@@ -236,4 +276,4 @@ def main() -> None:
 
 
 # Commands that live in their own modules register themselves on `cli` when imported (one import each).
-
+from policywatch import cli_setup  # noqa: E402,F401

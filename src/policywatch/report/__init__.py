@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from policywatch.report.base import Reporter, ReportStyle
-from policywatch.report.jsonfmt import JsonReporter
+from policywatch.report.github import GithubReporter
 from policywatch.report.html import HtmlReporter
+from policywatch.report.jsonfmt import JsonReporter
 from policywatch.report.markdown import MarkdownReporter
+from policywatch.report.sarif import SarifReporter
 from policywatch.report.text import TextReporter
 
 FORMATS: dict[str, type[Reporter]] = {
@@ -13,6 +15,8 @@ FORMATS: dict[str, type[Reporter]] = {
     "json": JsonReporter,
     "markdown": MarkdownReporter,
     "html": HtmlReporter,
+    "github": GithubReporter,
+    "sarif": SarifReporter,
 }
 
 
