@@ -44,9 +44,9 @@ def _nfkc(text: str) -> str:
 
 def clean_text(text: str) -> str:
     """Unicode-normalize `text`, straighten quotes and dashes, drop invisible characters and collapse whitespace."""
-    if text.isascii():
-        if _ASCII_CONTROL.search(text):
-            text = _ASCII_CONTROL.sub("", text)
-    else:
+    if not text.isascii():
         text = _nfkc(text).translate(_CHAR_MAP)
-    return " ".join(text.split())
+    text = " ".join(text.split())
+    if not text.isprintable():  # rare: an ASCII control character, a private-use icon glyph…
+        text = " ".join(_ASCII_CONTROL.sub("", text).split())
+    return text

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Sequence
+from operator import itemgetter
 
-import lxml.html
 from lxml import etree
 
 from policywatch.models import HEADING, ITEM, PARAGRAPH, ROW
@@ -37,7 +37,7 @@ _INLINE, _BREAK, _BLOCK, _LIST, _HEADING, _ITEM, _TABLE, _ROW, _CELL = range(9)
 # Cookie banners: the consent platforms' own ids and classes, or a cookie word joined to a banner word
 # ("cookie-banner", "cookieConsent", "gdpr_popup"). A bare "cookies" is often the id of the policy's own section.
 _CONSENT_VENDOR = re.compile(
-    r"onetrust-(?:consent|banner|pc)|optanon|ot-sdk|cookiebot|cybotcookie|truste|trustarc|teconsent|didomi"
+    r"onetrust-(?:consent|banner|pc)|optanon|ot-sdk|cookiebot|cybotcookie|truste[-_]|trustarc|teconsent|didomi"
     r"|usercentrics|qc-cmp|osano|iubenda|termly|cookieyes|cky-consent|cookie-law-info|cmplz|borlabs|cc-window"
     r"|cc-banner|evidon|sp_message|cookielaw|cookie-script|privacy[-_]banner"
 )
@@ -46,10 +46,7 @@ _CONSENT_GENERIC = re.compile(
     r"|message|msg|warning|dialog|box|prompt|consent|wall|disclaimer|accept|layer|settings|manager|prompt)"
     r"|(?:banner|bar|notice|popup|modal|alert)[-_]?(?:cookie|consent|gdpr)"
 )
-_CONSENT_KEYWORDS = ("cookie", "consent", "gdpr", "onetrust", "optanon", "ot-sdk", "truste", "didomi", "usercentrics",
-                     "qc-cmp", "osano", "iubenda", "termly", "cmplz", "borlabs", "cc-window", "cc-banner", "evidon",
-                     "sp_message", "privacy-banner", "privacy_banner")  # fmt: skip
-_CONSENT_WORD = re.compile("|".join(re.escape(keyword) for keyword in _CONSENT_KEYWORDS))
+_CONSENT_WORD = re.compile(f"cookie|consent|gdpr|{_CONSENT_VENDOR.pattern}")  # finds every candidate of the two
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _CHROME_TAGS = ("nav", "header", "footer", "dialog", "form")
 _CHROME_ATTRIBUTES = "//@hidden | //@aria-hidden | //@style | //@role"
@@ -69,11 +66,12 @@ _PARAGRAPH_BREAK = re.compile("\x00\\s*\x00[\\s\x00]*")
 _thread_state = threading.local()
 
 
-def _parser() -> lxml.html.HTMLParser:
-    # lxml parsers must not be shared between threads.
+def _parser() -> etree.HTMLParser:
+    # lxml parsers must not be shared between threads. Plain etree elements: lxml.html's element classes
+    # cost a Python call for every element touched.
     parser = getattr(_thread_state, "parser", None)
     if parser is None:
-        parser = _thread_state.parser = lxml.html.HTMLParser(
+        parser = _thread_state.parser = etree.HTMLParser(
             encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True, default_doctype=False
         )
     return parser
@@ -82,9 +80,23 @@ def _parser() -> lxml.html.HTMLParser:
 def parse(text: str) -> etree._Element | None:
     """The <html> element of `text`, or None if there is no document at all."""
     try:
-        return lxml.html.document_fromstring(text.encode("utf-8", "replace"), parser=_parser())
+        return etree.fromstring(text.encode("utf-8", "replace"), parser=_parser())
     except (etree.ParserError, etree.XMLSyntaxError, ValueError):
         return None
+
+
+def _drop(element: etree._Element) -> None:
+    """Remove `element` and its content, but keep its tail text, which belongs to the parent."""
+    parent = element.getparent()
+    if parent is None:
+        return
+    if element.tail:
+        previous = element.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + element.tail
+        else:
+            parent.text = (parent.text or "") + element.tail
+    parent.remove(element)
 
 
 def _has_ancestor(element: etree._Element, *tags: str) -> bool:
@@ -103,21 +115,23 @@ def _is_cookie_banner(element: etree._Element) -> bool:
     return _CONSENT_VENDOR.search(names) is not None or _CONSENT_GENERIC.search(names) is not None
 
 
-def _is_chrome(element: etree._Element) -> bool:
-    """Navigation, page header or footer, a closed dialog, a form, a hidden element or a cookie banner."""
+def _is_page_chrome(element: etree._Element, chosen: set[etree._Element]) -> bool:
+    """Navigation, the page's header or footer, a closed dialog, a form or a cookie banner."""
     tag = element.tag
     role = (element.get("role") or "").strip().lower()
     if tag == "nav" or role in ("navigation", "search"):
         return True
     if tag in ("header", "footer") or role in ("banner", "contentinfo"):
-        # Inside an article or section they are its own title block or notes, not the page's.
-        return not _has_ancestor(element, "article", "section")
+        # Inside an article, a section or a selected element they are its own title block or notes.
+        return not _has_ancestor(element, "article", "section") and not any(
+            ancestor in chosen for ancestor in element.iterancestors()
+        )
     if tag == "dialog" and element.get("open") is None:
         return True
     # ASP.NET and the like wrap the whole page in one <form>: a form with headings holds content.
     if tag == "form" and not element.xpath(_CONTENT_HEADINGS):
         return True
-    return _is_hidden(element) or _is_cookie_banner(element)
+    return _is_cookie_banner(element)
 
 
 def _chrome_candidates(root: etree._Element) -> list[etree._Element]:
@@ -131,23 +145,27 @@ def _chrome_candidates(root: etree._Element) -> list[etree._Element]:
     return list(dict.fromkeys(candidates))
 
 
-def _drop_chrome(root: etree._Element, keep: set[etree._Element]) -> None:
-    """Drop chrome elements, except those in `keep`, html and body, and any that holds most of the page's text.
+def _drop_chrome(root: etree._Element, chosen: list[etree._Element]) -> None:
+    """Drop chrome and hidden elements, except html, body, the `chosen` ones and their ancestors, and any element
+    that holds most of the page's text.
 
-    Every decision is taken on the whole page before anything is dropped, so the order does not matter.
+    Hidden elements go only while together they hold a minor part of the text: pages that keep their policy in
+    collapsed accordions or hidden until a script runs would otherwise lose it. Every decision is taken on
+    the whole page before anything is dropped, so the order does not matter.
     """
     half_the_text = root.xpath("string-length(normalize-space(//body))") / 2
-    doomed = [
-        element
-        for element in _chrome_candidates(root)
-        if element not in keep
-        and element.tag not in ("html", "body")
-        and _is_chrome(element)
-        and element.xpath(_TEXT_LENGTH) <= half_the_text  # else a wrapper that only looks like chrome
+    selected = set(chosen)
+    keep = {ancestor for element in chosen for ancestor in element.iterancestors()}.union(selected)
+    candidates = [
+        element for element in _chrome_candidates(root) if element not in keep and element.tag not in ("html", "body")
     ]
-    for element in doomed:
-        if element.getparent() is not None:
-            element.drop_tree()
+    doomed = [element for element in candidates if _is_page_chrome(element, selected)]
+    hidden = [element for element in candidates if _is_hidden(element)]
+    if sum(element.xpath(_TEXT_LENGTH) for element in _outermost(hidden)) <= half_the_text:
+        doomed += hidden
+    # An element that holds most of the page's text is a wrapper that only looks like chrome.
+    for element in [element for element in doomed if element.xpath(_TEXT_LENGTH) <= half_the_text]:
+        _drop(element)
 
 
 def _outermost(elements: list[etree._Element]) -> list[etree._Element]:
@@ -176,22 +194,42 @@ def _text_weights(body: etree._Element) -> dict[etree._Element, int]:
     return weights
 
 
+def _top_heading_level(element: etree._Element, weights: dict[etree._Element, int]) -> int:
+    """The highest level (smallest number) of the headings in `element` that are not just a link."""
+    levels = [_HEADING_LEVELS[heading.tag] for heading in element.iter(*_HEADING_LEVELS) if weights.get(heading)]
+    return min(levels, default=len(_HEADING_LEVELS) + 1)
+
+
+def _has_title_before(element: etree._Element, weights: dict[etree._Element, int]) -> bool:
+    """Whether a heading before `element`, beside it, outranks all of its own: the title of the text in it.
+
+    A heading that is only a link is the site's logo or a menu entry, not a title.
+    """
+    own_level = _top_heading_level(element, weights)
+    return any(_top_heading_level(sibling, weights) < own_level for sibling in element.itersiblings(preceding=True))
+
+
+def _densest(body: etree._Element) -> etree._Element:
+    """The deepest element that holds DENSEST_SHARE of the page's non-link text, with the title above it."""
+    weights = _text_weights(body)
+    densest = body
+    while True:
+        best = max((child for child in densest if child in weights), key=weights.__getitem__, default=None)
+        if best is None or weights[best] < DENSEST_SHARE * weights[body] or _has_title_before(best, weights):
+            return densest
+        densest = best
+
+
 def _main_content(root: etree._Element) -> etree._Element:
     body = root.find("body")
     if body is None:
         return root
-    weights = _text_weights(body)
-    total = weights[body]
-    for candidates in (body.xpath("//main | //*[@role='main']"), body.xpath("//article")):
-        best = max(candidates, key=lambda element: weights.get(element, 0), default=None)
-        if best is not None and weights.get(best, 0) >= MAIN_SHARE * total > 0:
-            return best
-    densest = body
-    while True:
-        best = max((child for child in densest if child in weights), key=weights.__getitem__, default=None)
-        if best is None or weights[best] < DENSEST_SHARE * total:
-            return densest
-        densest = best
+    total = body.xpath(_TEXT_LENGTH)
+    for query in ("//main | //*[@role='main']", "//article"):
+        best = max(((element.xpath(_TEXT_LENGTH), element) for element in body.xpath(query)), default=None, key=itemgetter(0))
+        if best is not None and best[0] >= MAIN_SHARE * total > 0:
+            return best[1]
+    return _densest(body)
 
 
 def _layout_tables(root: etree._Element) -> set[etree._Element]:
@@ -296,8 +334,7 @@ class _BlockWalker:
             if text:
                 self.blocks.append(Block(kind, text, level))
 
-    def start(self, element: etree._Element) -> None:
-        role = self.role(element)
+    def start(self, element: etree._Element, role: int) -> None:
         in_cell = self.containers[-1][0] == ROW
         if role == _BREAK:
             self.parts.append(_BR if self.containers[-1][0] == PARAGRAPH else " ")
@@ -324,31 +361,32 @@ class _BlockWalker:
         if element.text:
             self.parts.append(element.text)
 
-    def end(self, element: etree._Element) -> None:
+    def end(self, element: etree._Element, role: int) -> None:
+        if role == _TABLE:
+            self.data_tables.pop()
         if self.containers[-1][2] is element:
             self.flush()
             self.containers.pop()
-        else:
-            role = self.role(element)
-            if role == _ROW and self.row is not None:
+        elif role == _ROW and self.row is not None:
+            self.flush()
+            if any(self.row):
+                self.blocks.append(Block(ROW, " | ".join(cell or "-" for cell in self.row)))
+            self.row = None
+        elif role in (_BLOCK, _LIST, _TABLE):
+            if self.containers[-1][0] == PARAGRAPH:
                 self.flush()
-                if any(self.row):
-                    self.blocks.append(Block(ROW, " | ".join(cell or "-" for cell in self.row)))
-                self.row = None
-            elif role in (_BLOCK, _LIST, _TABLE):
-                if self.containers[-1][0] == PARAGRAPH:
-                    self.flush()
-                else:
-                    self.parts.append(" ")
-            if element.tag == "table" and self.data_tables:
-                self.data_tables.pop()
+            else:
+                self.parts.append(" ")
 
     def walk(self, root: etree._Element) -> None:
+        roles: list[int] = []  # of the open elements: an element's role must not change between start and end
         for event, element in etree.iterwalk(root, events=("start", "end")):
             if event == "start":
-                self.start(element)
+                role = self.role(element)
+                roles.append(role)
+                self.start(element, role)
             else:
-                self.end(element)
+                self.end(element, roles.pop())
                 if element.tail and element is not root:  # the root's tail is outside what was chosen
                     self.parts.append(element.tail)
         self.flush()
@@ -363,8 +401,7 @@ def extract_blocks(
         return []
     etree.strip_elements(root, *_NEVER_TEXT_TAGS, with_tail=False)
     for element in select_all(root, tuple(remove)):
-        if element.getparent() is not None:
-            element.drop_tree()
+        _drop(element)
     chosen = _outermost(select_all(root, tuple(select)))
     if select and not chosen:
         raise NormalizeError(
@@ -372,8 +409,7 @@ def extract_blocks(
             f"the selector {', '.join(select)!r} matched nothing on the page",
             "check `select` against the page source (View Source, not the browser's inspector: scripts may add it)",
         )
-    keep = {ancestor for element in chosen for ancestor in element.iterancestors()}.union(chosen)
-    _drop_chrome(root, keep)
+    _drop_chrome(root, chosen)
     if not chosen:
         chosen = [root.find("body") if whole_document else _main_content(root)]
     walker = _BlockWalker(_layout_tables(root), _container_items(root))

@@ -6,7 +6,11 @@ import re
 
 # A sentence ends at . ! ? (or the Arabic, Urdu and Devanagari stops), possibly repeated ("...", "?!"),
 # possibly followed by closing quotes or brackets, then whitespace. The CJK full stop needs no space after it.
-_SENTENCE_END = re.compile(r"""[.!?\u061f\u06d4\u0964]+["')\]}\u00bb]*(?=\s)|\u3002[\u300d\u300f\uff09"')\]]*""")
+# The lookahead skips, cheaply, the candidates that an ASCII lower-case word follows ("e.g. the").
+_SENTENCE_END = re.compile(
+    r"""[.!?\u061f\u06d4\u0964]+["')\]}\u00bb]*(?=\s\(?["'\u00ab\u00bf\u00a1]*(?![a-z])\w)"""
+    r"""|\u3002[\u300d\u300f\uff09"')\]]*"""
+)
 
 # Abbreviations that (almost) never end a sentence in a policy: titles, references, Latin, months.
 # "Inc.", "Ltd." and "etc." are missing on purpose: they often do end one, and then a capital follows.
@@ -21,25 +25,37 @@ _NON_FINAL_ABBREVIATIONS = frozenset(
 _DOTTED_INITIALS = re.compile(r"(?:[^\W\d_]\.)+[^\W\d_]|[^\W\d_]")  # "U.S", "a.m", "J"
 # A sentence that is only an enumerator ("1.", "(b)", "IV.", "2.1.") is the label of the next one.
 _ENUMERATOR = re.compile(r"[(\[]?(?:\d{1,3}(?:\.\d{1,3})*|[ivxlcdm]{1,6}|[IVXLCDM]{1,6}|[^\W\d_])[.)\]]*")
-_OPENING_PUNCTUATION = "\"'\u00ab\u00bf\u00a1"
+# German writes ordinal dates with a period: "Stand: 1. Mai 2004".
+_ORDINAL_DATE = re.compile(
+    r"\d{1,2}\. (?:Januar|J\u00e4nner|Februar|M\u00e4rz|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember)\b"
+)
+_OPENING_PUNCTUATION = ("\"", "'", "\u00ab", "\u00bf", "\u00a1")
 _LEADING_PUNCTUATION = "\"'([{\u00ab"
 
 
 def _starts_sentence(text: str, position: int) -> bool:
     """Whether the text at `position` (just after the whitespace) can begin a new sentence."""
+    if text.startswith("(", position):
+        position += 1
+        if text.startswith(_OPENING_PUNCTUATION, position):  # 'Acme, Inc. ("Acme")' defines a term
+            return False
     while position < len(text) and text[position] in _OPENING_PUNCTUATION:
         position += 1
     if position == len(text):
         return False
     first = text[position]
-    # Upper case, a digit or a letter of a script without case (CJK, Arabic, Hebrew…). A lower-case word or a
-    # bracket ("Acme, Inc. (the Company)") continues the sentence.
+    # Upper case, a digit or a letter of a script without case (CJK, Arabic, Hebrew…); not a lower-case word.
     return first.isdigit() or (first.isalpha() and not first.islower())
 
 
 def _ends_with_abbreviation(text: str, start: int, period: int) -> bool:
-    word = text[text.rfind(" ", start, period) + 1 : period].lstrip(_LEADING_PUNCTUATION)
-    return word.lower() in _NON_FINAL_ABBREVIATIONS or _DOTTED_INITIALS.fullmatch(word) is not None
+    word_start = text.rfind(" ", start, period) + 1
+    word = text[word_start:period].lstrip(_LEADING_PUNCTUATION)
+    return (
+        word.lower() in _NON_FINAL_ABBREVIATIONS
+        or _DOTTED_INITIALS.fullmatch(word) is not None
+        or _ORDINAL_DATE.match(text, word_start) is not None
+    )
 
 
 def split_sentences(text: str) -> list[str]:
