@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
-from policywatch.models import Clause
+from policywatch.models import HEADING, Clause
 from policywatch.normalize.blocks import Block, clauses_from_blocks
 from policywatch.normalize.css import check_selector
 from policywatch.normalize.encoding import decode
@@ -67,7 +67,7 @@ _MARKUP_INSIDE = re.compile(r"<(?:html|body|p|div|br)[\s>/]", re.IGNORECASE)
 MAX_JUNK_SHARE = 0.1
 _JUNK_CHARACTERS = re.compile("[\x00-\x08\x0e-\x1f\x7f\ufffd]")
 _JUNK_SAMPLE = 20_000
-# Fewer letters and digits than this in all clauses together is no policy (a redirect, an error page).
+# Fewer letters and digits than this outside headings is no policy (a redirect, an error page, a bare title).
 MIN_TEXT_CHARS = 20
 
 
@@ -122,7 +122,8 @@ def _blocks(text: str, fmt: str, select: Sequence[str], remove: Sequence[str]) -
 def _has_enough_text(clauses: list[Clause]) -> bool:
     letters = 0
     for clause in clauses:
-        letters += sum(char.isalnum() for char in clause.text)
+        if clause.kind != HEADING:
+            letters += sum(char.isalnum() for char in clause.text)
         if letters >= MIN_TEXT_CHARS:
             return True
     return False

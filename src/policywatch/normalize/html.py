@@ -57,6 +57,8 @@ _TEXT_LENGTH = "string-length(normalize-space())"
 # holds DENSEST_SHARE of it. Link text does not count: menus and link lists are not policy text.
 MAIN_SHARE = 0.4
 DENSEST_SHARE = 0.75
+# Chrome with this much text that is also most of the page's text is a wrapper around the content.
+MIN_WRAPPER_CHARS = 2000
 # A "table" with a cell this long, a nested table, a heading or a single column is page layout.
 LAYOUT_CELL_CHARS = 2000
 
@@ -115,8 +117,8 @@ def _is_cookie_banner(element: etree._Element) -> bool:
     return _CONSENT_VENDOR.search(names) is not None or _CONSENT_GENERIC.search(names) is not None
 
 
-def _is_page_chrome(element: etree._Element, chosen: set[etree._Element]) -> bool:
-    """Navigation, the page's header or footer, a closed dialog, a form or a cookie banner."""
+def _is_landmark_chrome(element: etree._Element, chosen: set[etree._Element]) -> bool:
+    """Navigation, the page's header or footer, a closed dialog or a form."""
     tag = element.tag
     role = (element.get("role") or "").strip().lower()
     if tag == "nav" or role in ("navigation", "search"):
@@ -129,9 +131,7 @@ def _is_page_chrome(element: etree._Element, chosen: set[etree._Element]) -> boo
     if tag == "dialog" and element.get("open") is None:
         return True
     # ASP.NET and the like wrap the whole page in one <form>: a form with headings holds content.
-    if tag == "form" and not element.xpath(_CONTENT_HEADINGS):
-        return True
-    return _is_cookie_banner(element)
+    return tag == "form" and not element.xpath(_CONTENT_HEADINGS)
 
 
 def _chrome_candidates(root: etree._Element) -> list[etree._Element]:
@@ -146,25 +146,33 @@ def _chrome_candidates(root: etree._Element) -> list[etree._Element]:
 
 
 def _drop_chrome(root: etree._Element, chosen: list[etree._Element]) -> None:
-    """Drop chrome and hidden elements, except html, body, the `chosen` ones and their ancestors, and any element
-    that holds most of the page's text.
+    """Drop chrome, cookie banners and hidden elements, except html, body, the `chosen` ones and their ancestors.
 
-    Hidden elements go only while together they hold a minor part of the text: pages that keep their policy in
-    collapsed accordions or hidden until a script runs would otherwise lose it. Every decision is taken on
-    the whole page before anything is dropped, so the order does not matter.
+    Chrome that holds most of the page's text, and a lot of it, is a wrapper (broken markup, an unlucky class
+    name). Hidden elements go only while together they hold a minor part of the text: pages that keep their
+    policy in collapsed accordions, or hidden until a script runs, would otherwise lose it. Every decision is
+    taken on the whole page before anything is dropped, so the order does not matter.
     """
     half_the_text = root.xpath("string-length(normalize-space(//body))") / 2
+
+    def is_wrapper(element: etree._Element) -> bool:
+        length = element.xpath(_TEXT_LENGTH)
+        return length > half_the_text and length >= MIN_WRAPPER_CHARS
+
     selected = set(chosen)
     keep = {ancestor for element in chosen for ancestor in element.iterancestors()}.union(selected)
     candidates = [
         element for element in _chrome_candidates(root) if element not in keep and element.tag not in ("html", "body")
     ]
-    doomed = [element for element in candidates if _is_page_chrome(element, selected)]
+    doomed = [
+        element
+        for element in candidates
+        if (_is_landmark_chrome(element, selected) or _is_cookie_banner(element)) and not is_wrapper(element)
+    ]
     hidden = [element for element in candidates if _is_hidden(element)]
     if sum(element.xpath(_TEXT_LENGTH) for element in _outermost(hidden)) <= half_the_text:
         doomed += hidden
-    # An element that holds most of the page's text is a wrapper that only looks like chrome.
-    for element in [element for element in doomed if element.xpath(_TEXT_LENGTH) <= half_the_text]:
+    for element in doomed:
         _drop(element)
 
 
