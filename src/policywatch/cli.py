@@ -169,8 +169,10 @@ def cli(ctx: click.Context) -> None:
 @click.option("--per-host", type=click.IntRange(1, 16), default=2, show_default=True, help="Concurrent fetches per host.")
 @click.option("--delay", type=click.FloatRange(0), default=0.0, show_default=True, help="Seconds between requests to one host.")
 @click.option("--wait", "lock_wait", type=click.FloatRange(0), default=0.0, help="Seconds to wait for another run holding the store.")
+@click.option("--retries", type=click.IntRange(0, 10), default=2, show_default=True, help="Retries of a fetch after a network error, 429 or 502/503/504.")
+@click.option("--backoff", type=click.FloatRange(0), default=1.0, show_default=True, help="Seconds before the first retry; doubled for each next one (Retry-After wins).")
 @command
-def check(env: Environment, ids, config_path, store_path, no_update, fmt, output, fail_on, report_errors, accept, workers, per_host, delay, lock_wait):
+def check(env: Environment, ids, config_path, store_path, no_update, fmt, output, fail_on, report_errors, accept, workers, per_host, delay, lock_wait, retries, backoff):
     """Fetch the configured policies (or only IDS), report what changed and record the new versions."""
     config = open_config(config_path)
     rulebook = load_rulebook(config)
@@ -188,6 +190,8 @@ def check(env: Environment, ids, config_path, store_path, no_update, fmt, output
         workers=workers,
         per_host=per_host,
         delay=delay,
+        retries=retries,
+        backoff=backoff,
     )
     selected = config.select(list(ids))
     with store.lock(wait=lock_wait), _progress(env, len(selected)) as advance:

@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
+import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
 from policywatch.config import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, DEFAULT_USER_AGENT, PolicySpec
@@ -43,7 +44,10 @@ _BOT_WALL_MARKERS = (
 BOT_WALL_MAX_TEXT = 2000  # a real policy is longer than this; a page this short with such phrases is a wall
 MAX_REDIRECTS = 10
 MAX_RETRY_AFTER = 60.0  # seconds: a server asking for longer is treated as a failure, not waited on
-_UNREADABLE_TYPES = ("image/", "audio/", "video/", "font/", "application/pdf", "application/zip", "application/octet-stream")
+_UNREADABLE_TYPES = ("image/", "audio/", "video/", "font/", "application/pdf", "application/zip")
+# Servers often label every file with a generic binary type: such a body is read if it looks like markup.
+_GENERIC_TYPES = ("application/octet-stream", "binary/octet-stream")
+_READ_SIZE = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,15 +182,15 @@ class Fetcher:
             try:
                 with self._gate.slot(host):
                     return self._get_once(spec, headers)
-            except requests.TooManyRedirects:
-                raise FetchError(NETWORK, f"more than {MAX_REDIRECTS} redirects", "the URL redirects in a loop; use the final URL") from None
-            except requests.exceptions.SSLError as error:
-                raise FetchError(NETWORK, f"TLS error: {_short(error)}", "the site's certificate is not valid") from None
-            except (requests.ConnectionError, requests.Timeout) as error:
-                failure = FetchError(NETWORK, _short(error), "the site is unreachable or slow; it is retried on the next run")
             except _RetryableStatus as status:
                 failure = http_error(status.code, status.reason)
                 wait_seconds = status.retry_after
+            except FetchError:
+                raise
+            except Exception as error:
+                failure, transient = classify_exception(error, spec.timeout)
+                if not transient:
+                    raise failure from None
             if attempt >= self.retries:
                 raise failure
             delay = self.backoff * (2**attempt) if wait_seconds is None else wait_seconds
@@ -196,23 +200,26 @@ class Fetcher:
             attempt += 1
 
     def _get_once(self, spec: PolicySpec, headers: dict[str, str]) -> FetchResult:
+        # `timeout` bounds the connection, every read, and the whole download (a server dripping bytes).
+        deadline = time.monotonic() + spec.timeout
         with self._session.get(spec.url, headers=headers, timeout=spec.timeout, stream=True) as response:
-            if response.status_code in RETRY_STATUSES:
-                raise _RetryableStatus(
-                    response.status_code, response.reason or "", _retry_after_seconds(response.headers.get("Retry-After"))
-                )
-            if response.status_code >= 400:
-                if response.status_code == 403 and looks_blocked(_read_capped(response, 256 * 1024, quiet=True)):
-                    raise blocked_error("HTTP 403 with a bot-wall page")
-                raise http_error(response.status_code, response.reason or "")
+            status = response.status_code
+            if status in _WALL_STATUSES and looks_blocked(_read_capped(response, 256 * 1024, deadline, quiet=True)):
+                raise blocked_error(f"HTTP {status} with a bot-wall page")
+            if status in RETRY_STATUSES:
+                raise _RetryableStatus(status, response.reason or "", _retry_after_seconds(response.headers.get("Retry-After")))
+            if status >= 400:
+                raise http_error(status, response.reason or "")
             content_type = response.headers.get("Content-Type")
-            if response.status_code != 304:
+            body = b""
+            if status != 304:
                 _check_readable(content_type)
-            body = b"" if response.status_code == 304 else _read_capped(response, spec.max_bytes)
+                body = _read_capped(response, spec.max_bytes, deadline)
+                _check_generic(content_type, body)
             return FetchResult(
                 url=spec.url,
                 final_url=response.url,
-                status=response.status_code,
+                status=status,
                 body=body,
                 content_type=content_type,
                 etag=response.headers.get("ETag"),
@@ -241,7 +248,7 @@ class Fetcher:
         except FetchError as error:
             return error
         except Exception as error:  # a fetch bug must not stop the other policies
-            return FetchError(NETWORK, f"unexpected error: {_short(error)}", "please report this as a policywatch bug")
+            return classify_exception(error, spec.timeout)[0]
 
 
 class _RetryableStatus(Exception):
@@ -249,15 +256,67 @@ class _RetryableStatus(Exception):
         self.code, self.reason, self.retry_after = code, reason, retry_after
 
 
+# Bot walls (Cloudflare, Akamai, DataDome…) answer with these statuses as often as with 200.
+_WALL_STATUSES = {403, 429, 503}
+_UNREACHABLE_HINT = "the site is unreachable or slow; it is retried on the next run"
+
+
+class _TooSlow(Exception):
+    pass
+
+
+def classify_exception(error: Exception, timeout: float) -> tuple[FetchError, bool]:
+    """The failure class of an exception raised while fetching, and whether another attempt may succeed."""
+    if isinstance(error, requests.TooManyRedirects):
+        return FetchError(NETWORK, f"more than {MAX_REDIRECTS} redirects", "the URL redirects in a loop; use the final URL"), False
+    if isinstance(error, (requests.exceptions.SSLError, urllib3.exceptions.SSLError)):
+        return FetchError(NETWORK, f"TLS error: {_short(error)}", "the site's certificate is not valid"), False
+    if isinstance(error, (requests.exceptions.InvalidSchema, requests.exceptions.InvalidURL, requests.exceptions.MissingSchema)):
+        return FetchError(NETWORK, f"unusable URL: {_short(error)}", "the site redirects to an address that is not a web page; check the URL"), False
+    if isinstance(error, (requests.exceptions.ContentDecodingError, urllib3.exceptions.DecodeError)):
+        return FetchError(NETWORK, f"the body could not be decompressed: {_short(error)}", "the server sends a broken compressed body; it is retried on the next run"), False
+    if isinstance(error, _TooSlow):
+        return FetchError(NETWORK, f"the page did not arrive within {timeout:g} seconds", _UNREACHABLE_HINT), True
+    # Connection refused or reset, timeouts, a body cut short: the next attempt may well succeed.
+    if isinstance(error, (requests.RequestException, urllib3.exceptions.HTTPError, OSError)):
+        return FetchError(NETWORK, _short(_innermost(error)), _UNREACHABLE_HINT), True
+    return FetchError(NETWORK, f"unexpected error: {_short(error)}", "please report this as a policywatch bug"), False
+
+
+def _innermost(error: BaseException) -> BaseException:
+    """requests wraps urllib3 wraps the socket error: 'Connection reset by peer' is what the user needs."""
+    while True:
+        inner = getattr(error, "reason", None)
+        if not isinstance(inner, BaseException) and error.args and isinstance(error.args[-1], BaseException):
+            inner = error.args[-1]
+        if not isinstance(inner, BaseException):
+            return error
+        error = inner
+
+
 def _short(error: BaseException) -> str:
     text = str(error) or type(error).__name__
     return text if len(text) <= 200 else text[:197] + "..."
 
 
+def _mime(content_type: str | None) -> str:
+    return (content_type or "").split(";")[0].strip().lower()
+
+
+def _not_readable(mime: str) -> FetchError:
+    return FetchError(NOT_A_POLICY, f"content type {mime} is not a readable page", "point the URL at the HTML version of the policy")
+
+
 def _check_readable(content_type: str | None) -> None:
-    mime = (content_type or "").split(";")[0].strip().lower()
+    mime = _mime(content_type)
     if mime.startswith(_UNREADABLE_TYPES):
-        raise FetchError(NOT_A_POLICY, f"content type {mime} is not a readable page", "point the URL at the HTML version of the policy")
+        raise _not_readable(mime)
+
+
+def _check_generic(content_type: str | None, body: bytes) -> None:
+    mime = _mime(content_type)
+    if mime in _GENERIC_TYPES and not body.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+        raise _not_readable(mime)
 
 
 def looks_blocked(body: bytes) -> bool:
@@ -274,23 +333,29 @@ def blocked_error(detail: str) -> FetchError:
     )
 
 
-def _read_capped(response: requests.Response, max_bytes: int, *, quiet: bool = False) -> bytes:
-    """Read the decoded body, refusing more than max_bytes (this also stops decompression bombs).
+def _read_capped(response: requests.Response, max_bytes: int, deadline: float, *, quiet: bool = False) -> bytes:
+    """Read the decoded body by `deadline`, refusing more than max_bytes (this also stops decompression bombs).
 
-    With quiet=True an oversized body is cut at the limit instead (for peeking at error pages).
+    With quiet=True an oversized or slow body is cut instead (for peeking at error pages).
     """
     declared = response.headers.get("Content-Length")
     if not quiet and declared and declared.isdigit() and "Content-Encoding" not in response.headers and int(declared) > max_bytes:
         raise FetchError(TOO_LARGE, f"body of {int(declared)} bytes exceeds the {max_bytes}-byte limit", "raise max_bytes for this policy if the page is really that large")
     chunks: list[bytes] = []
     size = 0
-    for chunk in response.iter_content(chunk_size=64 * 1024):
+    # read1 returns whatever has arrived, so the deadline is checked even while a server drips bytes,
+    # and it decompresses at most _READ_SIZE bytes per call, so a bomb never inflates in memory.
+    while chunk := response.raw.read1(_READ_SIZE, decode_content=True):
         size += len(chunk)
         if size > max_bytes:
             if quiet:
                 break
             raise FetchError(TOO_LARGE, f"body exceeds the {max_bytes}-byte limit (after decompression)", "raise max_bytes for this policy if the page is really that large")
         chunks.append(chunk)
+        if time.monotonic() > deadline:
+            if quiet:
+                break
+            raise _TooSlow()
     return b"".join(chunks)
 
 

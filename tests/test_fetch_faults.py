@@ -1,0 +1,264 @@
+"""A local server that misbehaves on purpose, one fault per policy, checked by the real `policywatch check`.
+
+Every failure must be classified (never an "internal" error), never replace or delete the stored version,
+be reported when it begins and when it ends, and transient faults must be retried within the run.
+"""
+
+import gzip
+import json
+import socket
+import struct
+import time
+
+import pytest
+
+from helpers import FIXTURES, Route, run_cli, write_config
+from test_cli_check import V1
+
+FAST = ("--retries", "1", "--backoff", "0.05", "--workers", "32", "--per-host", "16")
+
+
+def send(handler, status, body=b"", headers=(), content_type="text/html; charset=utf-8"):
+    handler.send_response(status)
+    if content_type:
+        handler.send_header("Content-Type", content_type)
+    for name, value in headers:
+        handler.send_header(name, value)
+    if not any(name.lower() == "content-length" for name, _ in headers):
+        handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+def reset(handler):
+    """Abort the connection with a TCP RST before answering."""
+    handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    handler.close_connection = True
+    handler.connection.close()
+
+
+def failing_first(times, fault, good=V1.encode()):
+    """A page that suffers `fault` on its first `times` requests of each run, then serves `good`."""
+    calls = {"n": 0}
+
+    def handler(request):
+        calls["n"] += 1
+        if calls["n"] <= times:
+            fault(request)
+        else:
+            send(request, 200, good)
+
+    return handler
+
+
+def slow_headers(handler):
+    time.sleep(2)
+    try:
+        send(handler, 200, V1.encode())
+    except OSError:
+        pass  # the client gave up, as it should
+
+
+def slow_drip(handler):
+    body = V1.encode()
+    try:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/html")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        for index in range(0, 60):
+            handler.wfile.write(body[index : index + 1])
+            handler.wfile.flush()
+            time.sleep(0.05)
+    except OSError:
+        pass
+
+
+def truncated(handler):
+    handler.send_response(200)
+    handler.send_header("Content-Type", "text/html")
+    handler.send_header("Content-Length", "100000")
+    handler.end_headers()
+    handler.wfile.write(V1.encode()[:300])
+    handler.close_connection = True
+
+
+def chunked_endless(handler):
+    handler.send_response(200)
+    handler.send_header("Content-Type", "text/html")
+    handler.send_header("Transfer-Encoding", "chunked")
+    handler.end_headers()
+    chunk = b"<p>" + b"lorem ipsum dolor sit amet " * 2000 + b"</p>"
+    try:
+        for _ in range(1000):  # ~54 MB if nobody stops reading
+            handler.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+    except OSError:
+        pass
+    handler.close_connection = True
+
+
+def redirect_loop(handler):
+    last = handler.path.rsplit("/", 1)[-1]
+    number = int(last) if last.isdigit() else 0
+    send(handler, 302, headers=[("Location", f"/loop/{number + 1}")])
+
+
+GZIP_BOMB = gzip.compress(b"\0" * (60 * 1024 * 1024), compresslevel=9)  # 60 MB of zeros in ~60 KB
+CAPTCHA = (FIXTURES / "pages" / "captcha.html").read_bytes()
+CLOUDFLARE = b"<html><head><title>Just a moment...</title></head><body>Checking your browser before accessing.</body></html>"
+# The policy body gone but for its title and one sentence: most likely a broken page, not a new policy.
+SHRUNK = b"<html><body><main><h1>Acme Privacy Policy</h1><p>We collect information you give us.</p></main></body></html>"
+
+# Every fault: (route or handler, expected error kind; None when a retry within the run must succeed).
+FAULTS = {
+    "slow-headers": (slow_headers, "network"),
+    "slow-drip": (slow_drip, "network"),
+    "reset-always": (reset, "network"),
+    "reset-once": (failing_first(1, reset), None),
+    "server-error": (Route(b"oops", status=500, content_type="text/plain"), "http-500"),
+    "unavailable-once": (failing_first(1, lambda h: send(h, 503, b"busy", content_type="text/plain")), None),
+    "rate-limited-once": (failing_first(1, lambda h: send(h, 429, b"slow down", [("Retry-After", "1")])), None),
+    "rate-limited-long": (Route(b"slow down", status=429, headers={"Retry-After": "3600"}), "http-429"),
+    "gone": (Route(b"gone", status=404), "http-404"),
+    "captcha-200": (Route(CAPTCHA), "blocked"),
+    "captcha-403": (Route(CAPTCHA, status=403), "blocked"),
+    "cloudflare-503": (Route(CLOUDFLARE, status=503), "blocked"),
+    "gzip-bomb": (Route(GZIP_BOMB, headers={"Content-Encoding": "gzip"}, etag=False), "too-large"),
+    "broken-gzip": (Route(b"this is not gzip at all" * 10, headers={"Content-Encoding": "gzip"}, etag=False), "network"),
+    "redirect-loop": (redirect_loop, "network"),
+    "redirect-to-ftp": (Route(status=302, headers={"Location": "ftp://127.0.0.1/privacy"}), "network"),
+    "huge-declared": (Route(b"<p>" + b"x" * (11 * 1024 * 1024) + b"</p>"), "too-large"),
+    "huge-chunked": (chunked_endless, "too-large"),
+    "truncated": (truncated, "network"),
+    "empty-body": (Route(b""), "empty"),
+    "empty-page": (Route((FIXTURES / "pages" / "empty.html").read_bytes()), "empty"),
+    "image": (Route(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 20, content_type="image/png"), "not-a-policy"),
+    "octet-binary": (Route(bytes(range(256)) * 40, content_type="application/octet-stream"), "not-a-policy"),
+    "octet-html": (Route(V1.encode(), content_type="application/octet-stream"), None),
+    "binary-as-html": (Route(bytes(range(256)) * 40), "not-a-policy"),
+    "shrunk": (Route(SHRUNK), "suspicious"),
+}
+
+
+SLOW = {"slow-headers", "slow-drip", "truncated"}
+
+
+def serve_fault(server, name, fault):
+    if isinstance(fault, Route):
+        server.routes[f"/{name}"] = fault
+    else:
+        server.routes[f"/{name}"] = Route(handler=fault)
+    if name == "redirect-loop":
+        for number in range(1, 40):
+            server.routes[f"/loop/{number}"] = Route(handler=redirect_loop)
+
+
+@pytest.fixture
+def faulty_store(tmp_path, server):
+    """A config of one policy per fault, each with a baseline recorded from the good page."""
+    policies = [{"id": name, "url": server.page(f"/{name}", V1), "select": "main"} for name in FAULTS]
+    for policy in policies:
+        if policy["id"] in SLOW:
+            policy["timeout"] = 1
+    config = write_config(tmp_path / "policies.yaml", policies)
+    first = run_cli("check", "-c", str(config), "-f", "json", *FAST)
+    assert first.returncode == 0, first.stderr
+    assert {p["status"] for p in json.loads(first.stdout)["policies"]} == {"new"}
+    latest = {name: (tmp_path / "snapshots" / name / "latest.md").read_text() for name in FAULTS}
+    return config, latest
+
+
+def test_every_fault_is_classified_retried_and_never_replaces_history(tmp_path, server, faulty_store):
+    config, latest = faulty_store
+    for name, (fault, _) in FAULTS.items():
+        serve_fault(server, name, fault)
+    server.requests.clear()
+
+    result = run_cli("check", "-c", str(config), "-f", "json", *FAST)
+    assert result.returncode == 3, result.stderr
+    policies = {p["id"]: p for p in json.loads(result.stdout)["policies"]}
+    outcome = {name: (policies[name]["error"] or {}).get("kind") for name in FAULTS}
+    assert outcome == {name: expected for name, (_, expected) in FAULTS.items()}
+    for name, (_, expected) in FAULTS.items():
+        policy = policies[name]
+        if expected is None:
+            assert policy["status"] == "unchanged", name
+            continue
+        assert policy["status"] == ("suspicious" if expected == "suspicious" else "error"), name
+        assert policy["error"]["hint"] and policy["error"]["new"], name
+        assert "bug" not in policy["error"]["hint"], (name, policy["error"])
+        # The failed capture never replaced or added to the stored history.
+        assert (tmp_path / "snapshots" / name / "latest.md").read_text() == latest[name], name
+        assert len(list((tmp_path / "snapshots" / name / "versions").iterdir())) == 1, name
+
+    requests_to = lambda path: sum(1 for requested, _ in server.requests if requested == path)  # noqa: E731
+    assert requests_to("/reset-always") == 2  # one retry (--retries 1)
+    assert requests_to("/server-error") == 1  # a 500 is not transient: no retry
+    assert requests_to("/rate-limited-long") == 1  # Retry-After beyond a minute: give up at once
+    assert requests_to("/cloudflare-503") == 1  # a bot wall is not retried
+    assert requests_to("/slow-drip") == 2  # a dripping body hits the whole-download deadline and is retried
+    assert "did not arrive within 1 seconds" in policies["slow-drip"]["error"]["message"]
+    assert "redirects" in policies["redirect-loop"]["error"]["message"]
+    assert "decompression" in policies["gzip-bomb"]["error"]["message"]
+    assert (tmp_path / "snapshots" / "shrunk" / "suspicious").is_dir()
+
+    # The same errors on the next run are not reported as new, but the exit code still says something failed.
+    again = run_cli("check", "-c", str(config), "-f", "json", *FAST)
+    assert again.returncode == 3
+    repeated = [p for p in json.loads(again.stdout)["policies"] if p["error"]]
+    assert len(repeated) == sum(1 for _, kind in FAULTS.values() if kind)
+    assert not [p["id"] for p in repeated if p["error"]["new"]]
+
+    # Every page recovers: each former failure is reported once as a recovery.
+    for name in FAULTS:
+        server.page(f"/{name}", V1)
+    recovered = run_cli("check", "-c", str(config), "-f", "json", *FAST)
+    assert recovered.returncode == 0, recovered.stderr
+    back = {p["id"]: p for p in json.loads(recovered.stdout)["policies"]}
+    assert {name for name, p in back.items() if p["recovered_from"]} == {name for name, (_, kind) in FAULTS.items() if kind}
+    assert all(p["status"] == "unchanged" for p in back.values())
+
+
+def test_max_bytes_per_policy_and_a_declared_size_refused_before_download(tmp_path, server):
+    url = server.page("/privacy", V1)
+    config = write_config(tmp_path / "policies.yaml", [{"id": "small", "url": url, "max_bytes": 500}, {"id": "big", "url": url}])
+    result = run_cli("check", "-c", str(config), "-f", "json", *FAST)
+    policies = {p["id"]: p for p in json.loads(result.stdout)["policies"]}
+    assert policies["small"]["error"]["kind"] == "too-large"
+    assert "500-byte limit" in policies["small"]["error"]["message"]
+    assert "max_bytes" in policies["small"]["error"]["hint"]
+    assert policies["big"]["status"] == "new"
+    assert result.returncode == 3
+
+
+ACCENTED = "Nous collectons des données personnelles ; vos préférences sont protégées. Ça reste chez nous à Genève."
+
+
+def page_in(encoding, meta=""):
+    return (
+        f"<html><head>{meta}<title>Politique</title></head><body><main><h1>Confidentialité</h1>"
+        f"<p>{ACCENTED}</p><p>Nous ne vendons pas vos données à des tiers, jamais.</p></main></body></html>"
+    ).encode(encoding)
+
+
+@pytest.mark.parametrize(
+    "body, content_type",
+    [
+        (page_in("cp1252"), "text/html; charset=windows-1252"),  # declared in the header
+        (page_in("cp1252", '<meta charset="windows-1252">'), "text/html"),  # declared in the page only
+        (page_in("cp1252"), "text/html"),  # not declared at all: detected
+        (page_in("utf-8"), "text/html; charset=iso-8859-1"),  # declared wrongly
+        (page_in("utf-16"), "text/html; charset=utf-16"),
+        (b"\xef\xbb\xbf" + page_in("utf-8"), "text/html; charset=bogus-charset"),  # BOM, unknown charset name
+    ],
+    ids=["header", "meta", "undeclared", "mislabelled", "utf-16", "bom-bogus"],
+)
+def test_encodings_declared_meta_detected_never_a_crash(tmp_path, server, body, content_type):
+    url = server.page("/privacy", body, content_type=content_type)
+    config = write_config(tmp_path / "policies.yaml", [{"id": "fr", "url": url}])
+    result = run_cli("check", "-c", str(config), "-f", "json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = (tmp_path / "snapshots" / "fr" / "latest.md").read_text(encoding="utf-8")
+    assert "Nous ne vendons pas vos" in text
+    if content_type != "text/html; charset=iso-8859-1":  # a page that lies about its charset reads as it says
+        assert "données personnelles" in text and "à Genève" in text
