@@ -118,3 +118,55 @@ def test_second_run_is_refused_while_the_first_holds_the_lock(tmp_path):
     assert (tmp_path / ".lock").exists()
     with Store(tmp_path).lock():
         assert (tmp_path / ".lock").read_text().strip() == str(os.getpid())
+
+
+def test_recover_removes_leftovers_and_brings_latest_md_up_to_date(tmp_path):
+    store = Store(tmp_path)
+    text = clausetext.dump(CLAUSES)
+    first = store.add_version(meta_for(text, b"1"), text, b"1")
+    newer = text + "\nOne more sentence.\n"
+    store.add_version(meta_for(newer, b"2", version="2026-11-26T07-00-00Z"), newer, b"2")
+    # What a run killed at the worst moments leaves: latest.md one version behind, half-built folders.
+    (tmp_path / "acme" / "latest.md").write_text(store.load_text(first))
+    staging = tmp_path / "acme" / "versions" / ".tmp-x1"
+    (staging / "deeper").mkdir(parents=True)
+    (tmp_path / "acme" / ".tmp-state").write_text("{")
+    assert store.stray_temp_paths() == [tmp_path / "acme" / ".tmp-state", staging]
+
+    repaired = store.recover()
+    assert set(repaired) == {staging, tmp_path / "acme" / ".tmp-state", tmp_path / "acme" / "latest.md"}
+    assert (tmp_path / "acme" / "latest.md").read_text() == newer
+    assert store.stray_temp_paths() == []
+    assert store.recover() == []
+
+
+def test_recover_leaves_a_hand_edited_latest_md_for_verify(tmp_path):
+    store = Store(tmp_path)
+    text = clausetext.dump(CLAUSES)
+    store.add_version(meta_for(text, b"1"), text, b"1")
+    (tmp_path / "acme" / "latest.md").write_text("my own notes\n")
+    assert store.recover() == []
+    assert (tmp_path / "acme" / "latest.md").read_text() == "my own notes\n"
+    (tmp_path / "acme" / "latest.md").unlink()
+    assert store.recover() == [tmp_path / "acme" / "latest.md"]
+    assert (tmp_path / "acme" / "latest.md").read_text() == text
+
+
+def test_a_write_that_fails_is_a_store_error_naming_the_path(tmp_path):
+    store = Store(tmp_path)
+    (tmp_path / "acme").write_text("a file where the policy folder should be")
+    text = clausetext.dump(CLAUSES)
+    with pytest.raises(StoreError, match=str(tmp_path / "acme")):
+        store.add_version(meta_for(text, b"x"), text, b"x")
+    with pytest.raises(StoreError, match="cannot write"):
+        store.save_state("acme", PolicyState(status="new"))
+
+
+def test_accepting_a_suspicious_capture_leaves_no_half_folder_behind(tmp_path):
+    store = Store(tmp_path)
+    text = clausetext.dump(CLAUSES)
+    store.put_aside(dataclasses.replace(meta_for(text, b"x"), reason="shrank"), text, b"x")
+    (kept,) = store.suspicious("acme")
+    store.accept_suspicious(kept)
+    assert list((tmp_path / "acme" / "suspicious").iterdir()) == []
+    assert [m.version for m in store.versions("acme")] == [kept.version]

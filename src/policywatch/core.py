@@ -24,7 +24,8 @@ from policywatch.fetch import (
 )
 from policywatch.models import HEADING, Change, Clause, ExitStatus, Finding, ScannedClause, Severity
 from policywatch.normalize import NORMALIZER_VERSION, NormalizeError, normalize
-from policywatch.store import PolicyState, Store, VersionMeta, sha256, version_id
+from policywatch.maintenance import record_upgrade
+from policywatch.store import PolicyState, Store, StoreError, VersionMeta, sha256, version_id
 
 # Policy statuses in reports and JSON.
 NEW = "new"
@@ -116,8 +117,11 @@ class CheckOptions:
 
 def validators_for(store: Store, policy_id: str) -> Validators | None:
     state = store.state(policy_id)
-    if store.latest(policy_id) is None or not (state.etag or state.last_modified):
-        return None
+    try:
+        if store.latest(policy_id) is None or not (state.etag or state.last_modified):
+            return None
+    except StoreError:
+        return None  # fetch unconditionally: processing then reports the damaged version as this policy's error
     return Validators(state.etag, state.last_modified)
 
 
@@ -131,6 +135,8 @@ def run_check(
 ) -> CheckReport:
     """Fetch, normalize, diff, classify and (unless options.update is False) store every selected policy."""
     specs = config.select(list(ids))
+    if options.update:  # the caller holds the store's lock: finish what a killed run left half done
+        store.recover()
     jobs = [(spec, validators_for(store, spec.id)) for spec in specs]
     reports: dict[str, PolicyReport] = {}
     fetcher = Fetcher(
@@ -159,6 +165,10 @@ def _check_one(spec: PolicySpec, outcome, store: Store, rulebook: Rulebook, opti
     except FetchError as error:
         report.status = SUSPICIOUS if error.kind == SUSPICIOUS else ERROR
         report.failure = Failure(error.kind, error.message, error.hint)
+        report.changes = []
+    except StoreError as error:  # a damaged stored version is named and left alone, never diffed or replaced
+        report.status = ERROR
+        report.failure = Failure("store", str(error), "run `policywatch verify`; restore the file from a backup or move the damaged version aside")
         report.changes = []
     except Exception as error:  # one broken policy must never stop the others
         report.status = ERROR
@@ -199,6 +209,12 @@ def _process(
     if sum(len(c.text) for c in clauses) < BOT_WALL_MAX_TEXT and looks_blocked(result.body):
         raise blocked_error("the page is short and reads like a challenge")
     report.clauses = len(clauses)
+    if latest is not None and raw_hash == latest.raw_sha256 and latest.normalizer_version != NORMALIZER_VERSION:
+        # The very body of the latest version, read by a newer normalizer: a technical upgrade, not a change.
+        if options.update:
+            record_upgrade(store, latest, clauses, result.body)
+            _remember_validators(store, spec.id, state, result, raw_hash, options)
+        return
     meta = _version_meta(spec, result, text, clauses, raw_hash)
     if latest is None:
         report.status = NEW

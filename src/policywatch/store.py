@@ -10,7 +10,8 @@ Layout (one folder per policy id, so stores of several runners merge without con
     <store>/<id>/state.json                   last check, error state, HTTP validators
 
 A version folder is built under a temporary name and renamed into place in one step, so a run killed at
-any moment leaves either the whole version or none of it.
+any moment leaves either the whole version or none of it; `recover` (run by `check` under the lock) removes
+the temporary leftovers and brings latest.md up to date when a run died between the two steps.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ class VersionMeta:
     sections: int
     normalizer_version: str
     upgrade: bool = False  # rebuilt from the raw body by a newer normalizer: not a change of the policy
+    source_version: str = ""  # for an upgrade: the version whose raw body was normalized again
     changes: int = 0  # changed clauses against the previous version
     findings: int = 0  # failing findings against the previous version
     reason: str = ""  # why a capture was set aside (suspicious versions)
@@ -111,20 +113,30 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
+@contextlib.contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """A failed write (disk full, permissions) is a StoreError naming the path, not a traceback."""
+    try:
+        yield
+    except OSError as error:
+        raise StoreError(f"{path}: cannot write ({error.strerror or error})") from None
+
+
 def atomic_write(path: Path, data: bytes) -> None:
     """Write via a synced temp file in the same folder and rename, so readers see old or new, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with _writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
     _fsync_dir(path.parent)
 
 
@@ -185,22 +197,22 @@ class Store:
             return []
         return sorted(p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith("."))
 
-    def versions(self, policy_id: str) -> list[VersionMeta]:
-        """Every accepted version, oldest first."""
-        folder = self.policy_dir(policy_id) / VERSIONS
+    def version_folders(self, policy_id: str, kind: str = VERSIONS) -> list[Path]:
+        """The folders of accepted versions (or of suspicious captures), oldest first."""
+        folder = self.policy_dir(policy_id) / kind
         if not folder.is_dir():
             return []
-        names = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-        return [self._read_meta(folder / name) for name in names]
+        return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+    def versions(self, policy_id: str) -> list[VersionMeta]:
+        """Every accepted version, oldest first."""
+        return [self.read_meta(folder) for folder in self.version_folders(policy_id)]
 
     def latest(self, policy_id: str) -> VersionMeta | None:
-        folder = self.policy_dir(policy_id) / VERSIONS
-        if not folder.is_dir():
-            return None
-        names = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-        return self._read_meta(folder / names[-1]) if names else None
+        folders = self.version_folders(policy_id)
+        return self.read_meta(folders[-1]) if folders else None
 
-    def _read_meta(self, folder: Path) -> VersionMeta:
+    def read_meta(self, folder: Path) -> VersionMeta:
         path = folder / "meta.json"
         try:
             return VersionMeta.from_json(json.loads(path.read_text(encoding="utf-8")))
@@ -268,10 +280,7 @@ class Store:
         return self.policy_dir(meta.policy_id) / SUSPICIOUS / meta.version
 
     def suspicious(self, policy_id: str) -> list[VersionMeta]:
-        folder = self.policy_dir(policy_id) / SUSPICIOUS
-        if not folder.is_dir():
-            return []
-        return [self._read_meta(p) for p in sorted(folder.iterdir()) if p.is_dir() and not p.name.startswith(".")]
+        return [self.read_meta(folder) for folder in self.version_folders(policy_id, SUSPICIOUS)]
 
     def accept_suspicious(self, meta: VersionMeta) -> VersionMeta:
         """Promote a set-aside capture to a version (the user vouched for it)."""
@@ -279,23 +288,31 @@ class Store:
         text = (source / "text.md").read_text(encoding="utf-8")
         raw = gzip.decompress((source / "raw.gz").read_bytes())
         accepted = self.add_version(dataclasses.replace(meta, reason=""), text, raw)
-        shutil.rmtree(source)
+        self._discard(source)
         return accepted
 
+    @staticmethod
+    def _discard(folder: Path) -> None:
+        """Remove a folder so that a kill midway leaves a temp name (cleaned later), never a half folder."""
+        doomed = folder.with_name(f"{_TMP_PREFIX}{folder.name}")
+        os.rename(folder, doomed)
+        shutil.rmtree(doomed)
+
     def _write_version_folder(self, parent: Path, meta: VersionMeta, text: str, raw: bytes) -> VersionMeta:
-        parent.mkdir(parents=True, exist_ok=True)
-        meta = dataclasses.replace(meta, version=self._free_version_name(parent, meta.version))
-        staging = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=parent))
-        try:
-            _write_synced(staging / "text.md", text.encode("utf-8"))
-            _write_synced(staging / "raw.gz", gzip.compress(raw, compresslevel=6, mtime=0))
-            meta_json = json.dumps(dataclasses.asdict(meta), indent=2, sort_keys=True) + "\n"
-            _write_synced(staging / "meta.json", meta_json.encode("utf-8"))
-            _fsync_dir(staging)
-            os.rename(staging, parent / meta.version)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+        with _writing(parent):
+            parent.mkdir(parents=True, exist_ok=True)
+            meta = dataclasses.replace(meta, version=self._free_version_name(parent, meta.version))
+            staging = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=parent))
+            try:
+                _write_synced(staging / "text.md", text.encode("utf-8"))
+                _write_synced(staging / "raw.gz", gzip.compress(raw, compresslevel=6, mtime=0))
+                meta_json = json.dumps(dataclasses.asdict(meta), indent=2, sort_keys=True) + "\n"
+                _write_synced(staging / "meta.json", meta_json.encode("utf-8"))
+                _fsync_dir(staging)
+                os.rename(staging, parent / meta.version)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
         _fsync_dir(parent)
         return meta
 
@@ -308,15 +325,48 @@ class Store:
             candidate = f"{name}-{counter:02d}"
         return candidate
 
-    def clean_staging(self) -> list[Path]:
-        """Remove temp files and folders left by killed runs; returns what was removed."""
-        removed: list[Path] = []
+    def stray_temp_paths(self) -> list[Path]:
+        """Temp files and folders that only a killed run leaves behind (outermost first)."""
         if not self.root.is_dir():
-            return removed
-        for path in sorted(self.root.rglob(_TMP_PREFIX + "*")):
+            return []
+        found = sorted(self.root.rglob(_TMP_PREFIX + "*"))
+        return [path for path in found if not any(parent.name.startswith(_TMP_PREFIX) for parent in path.parents)]
+
+    def clean_staging(self) -> list[Path]:
+        """Remove temp files and folders left by killed runs; returns what was removed. Hold the lock."""
+        removed = self.stray_temp_paths()
+        for path in removed:
             if path.is_dir():
                 shutil.rmtree(path, ignore_errors=True)
             else:
                 path.unlink(missing_ok=True)
-            removed.append(path)
         return removed
+
+    def stale_latest(self, policy_id: str) -> VersionMeta | None:
+        """The newest version when latest.md is missing or still holds an older version's text (a run died
+        between writing the version and latest.md). A latest.md matching no version is left for `verify`."""
+        folders = self.version_folders(policy_id)
+        if not folders:
+            return None
+        newest = self.read_meta(folders[-1])
+        path = self.policy_dir(policy_id) / LATEST
+        if not path.exists():
+            return newest
+        current = sha256(path.read_bytes())
+        if current == newest.text_sha256:
+            return None
+        older = {self.read_meta(folder).text_sha256 for folder in folders[:-1]}
+        return newest if current in older else None
+
+    def recover(self) -> list[Path]:
+        """Undo what a killed run left half done: temp leftovers go, latest.md catches up. Hold the lock."""
+        repaired = self.clean_staging()
+        for policy_id in self.policy_ids():
+            try:
+                newest = self.stale_latest(policy_id)
+                if newest is not None:
+                    atomic_write(self.policy_dir(policy_id) / LATEST, self.load_text(newest).encode("utf-8"))
+                    repaired.append(self.policy_dir(policy_id) / LATEST)
+            except StoreError:
+                continue  # a damaged policy is reported by its own check and by `verify`, not repaired here
+        return repaired
