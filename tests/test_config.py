@@ -96,3 +96,31 @@ def test_starter_config_in_the_repo_is_valid():
     config = load_config(repo_config)
     assert len(config.policies) >= 10
     assert {"x-privacy"} <= {p.id for p in config.policies}
+
+
+@pytest.mark.parametrize(
+    "text, line, message, policy",
+    [
+        ("policies:\n  - id: 5\n    url: https://a.example\n", 2, "id must be a string", "#1"),
+        ("policies:\n  - id: Acme\n    url: https://a.example\n", 2, "not a safe slug", "Acme"),
+        ("policies:\n  - id: ..\n    url: https://a.example\n", 2, "not a safe slug", ".."),
+        ("policies:\n  - id: " + "a" * 101 + "\n    url: https://a.example\n", 2, "at most 100 characters", "a" * 101),
+        ("policies:\n  - id: lock\n    url: https://a.example\n", 2, "reserved name", "lock"),
+        ("policies:\n  - id: a\n    url: javascript:alert(1)\n", 3, "http:// or https://", "a"),
+        ("policies:\n  - id: a\n    url: 5\n", 3, "url must be a non-empty string", "a"),
+        ("policies:\n  - id: a\n    url: https://a.example\n    select: 5\n", 4, "CSS selector or a list", "a"),
+        ("policies:\n  - id: a\n    url: https://a.example\n    remove: ['p:::x']\n", 4, "invalid CSS selector", "a"),
+        ("policies:\n  - id: a\n    url: https://a.example\n    max_bytes: 1.5\n", 4, "positive whole number", "a"),
+        ("policies:\n  - id: a\n    url: https://a.example\n    max_bytes: true\n", 4, "positive whole number", "a"),
+        ("policies:\n  - id: a\n    url: https://a.example\n    timeout: fast\n", 4, "positive number", "a"),
+        ("policies:\n  - id: a\n    url: https://a.example\n    shrink_limit: 1\n", 4, "share below 1", "a"),
+        ("policies:\n  - id: a\n    url: https://a.example\n    name: [x]\n", 4, "name must be a string", "a"),
+        ("policies:\n  - id: a\n    url: https://a.example\n    headers: [a]\n", 4, "headers must be a mapping", "a"),
+        ("policies:\n  a: 1\n", 1, "policies must be a list", None),
+        ("policies:\n  - https://a.example\n", 2, "must be a mapping with id and url", None),
+        ("defaults:\n  select: 'a[[['\npolicies: []\n", 2, "invalid CSS selector", None),
+        ("policies:\n  - &x {id: a, url: 'https://a.example'}\n  - *x\n", 2, "duplicate id", "a"),
+    ],
+)
+def test_wrong_types_and_unsafe_values_name_file_line_and_policy(text, line, message, policy):
+    test_errors_name_file_line_and_policy(text, line, message, policy)
