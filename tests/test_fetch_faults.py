@@ -262,3 +262,22 @@ def test_encodings_declared_meta_detected_never_a_crash(tmp_path, server, body, 
     assert "Nous ne vendons pas vos" in text
     if content_type != "text/html; charset=iso-8859-1":  # a page that lies about its charset reads as it says
         assert "données personnelles" in text and "à Genève" in text
+
+
+def test_suspicious_capture_is_kept_aside_once_until_accepted(tmp_path, server):
+    config = write_config(tmp_path / "policies.yaml", [{"id": "acme", "url": server.page("/privacy", V1), "select": "main"}])
+    assert run_cli("check", "-c", str(config)).returncode == 0
+    server.page("/privacy", SHRUNK)
+    first = json.loads(run_cli("check", "-c", str(config), "-f", "json").stdout)["policies"][0]
+    assert first["status"] == "suspicious" and first["error"]["new"]
+    again = json.loads(run_cli("check", "-c", str(config), "-f", "json").stdout)["policies"][0]
+    assert again["set_aside"] == first["set_aside"] and not again["error"]["new"]  # kept once, reported once
+    assert len(list((tmp_path / "snapshots" / "acme" / "suspicious").iterdir())) == 1
+
+    accepted = run_cli("check", "-c", str(config), "-f", "json", "--accept", "acme", "--fail-on", "none")
+    assert accepted.returncode == 0, accepted.stderr
+    assert json.loads(accepted.stdout)["policies"][0]["status"] == "changed"
+    assert list((tmp_path / "snapshots" / "acme" / "suspicious").iterdir()) == []
+    assert len(list((tmp_path / "snapshots" / "acme" / "versions").iterdir())) == 2
+    assert run_cli("check", "-c", str(config)).returncode == 0
+    assert run_cli("verify", "-c", str(config)).returncode == 0

@@ -75,7 +75,7 @@ def test_state_round_trips_and_a_broken_state_is_only_a_cache_miss(tmp_path):
     assert store.state("acme") == PolicyState()
 
 
-def test_suspicious_capture_is_kept_aside_and_can_be_accepted(tmp_path):
+def test_suspicious_capture_is_kept_aside_until_its_body_is_accepted(tmp_path):
     store = Store(tmp_path)
     text = clausetext.dump(CLAUSES)
     meta = dataclasses.replace(meta_for(text, b"x"), reason="shrank")
@@ -83,9 +83,12 @@ def test_suspicious_capture_is_kept_aside_and_can_be_accepted(tmp_path):
     assert store.versions("acme") == []
     assert path.is_dir()
     (kept,) = store.suspicious("acme")
-    accepted = store.accept_suspicious(kept)
-    assert store.latest("acme") == accepted and accepted.reason == ""
+    assert kept.reason == "shrank"
+    store.discard_suspicious("acme", sha256(b"other body"))
+    assert store.suspicious("acme") == [kept]
+    store.discard_suspicious("acme", kept.raw_sha256)
     assert store.suspicious("acme") == []
+    assert list((tmp_path / "acme" / "suspicious").iterdir()) == []  # no half folder, no temp name left
 
 
 def test_second_run_is_refused_while_the_first_holds_the_lock(tmp_path):
@@ -160,13 +163,3 @@ def test_a_write_that_fails_is_a_store_error_naming_the_path(tmp_path):
         store.add_version(meta_for(text, b"x"), text, b"x")
     with pytest.raises(StoreError, match="cannot write"):
         store.save_state("acme", PolicyState(status="new"))
-
-
-def test_accepting_a_suspicious_capture_leaves_no_half_folder_behind(tmp_path):
-    store = Store(tmp_path)
-    text = clausetext.dump(CLAUSES)
-    store.put_aside(dataclasses.replace(meta_for(text, b"x"), reason="shrank"), text, b"x")
-    (kept,) = store.suspicious("acme")
-    store.accept_suspicious(kept)
-    assert list((tmp_path / "acme" / "suspicious").iterdir()) == []
-    assert [m.version for m in store.versions("acme")] == [kept.version]

@@ -244,6 +244,8 @@ def _process(
         failing = sum(1 for change in changes for finding in change.findings if finding.fails)
         meta = dataclasses.replace(meta, changes=len(changes), findings=failing)
         report.version = store.add_version(meta, text, result.body).version
+        if spec.id in options.accept:  # the capture set aside is now a version: no longer pending
+            store.discard_suspicious(spec.id, raw_hash)
         _remember_validators(store, spec.id, state, result, raw_hash, options)
 
 

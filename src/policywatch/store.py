@@ -282,14 +282,11 @@ class Store:
     def suspicious(self, policy_id: str) -> list[VersionMeta]:
         return [self.read_meta(folder) for folder in self.version_folders(policy_id, SUSPICIOUS)]
 
-    def accept_suspicious(self, meta: VersionMeta) -> VersionMeta:
-        """Promote a set-aside capture to a version (the user vouched for it)."""
-        source = self.suspicious_path(meta)
-        text = (source / "text.md").read_text(encoding="utf-8")
-        raw = gzip.decompress((source / "raw.gz").read_bytes())
-        accepted = self.add_version(dataclasses.replace(meta, reason=""), text, raw)
-        self._discard(source)
-        return accepted
+    def discard_suspicious(self, policy_id: str, raw_sha256: str) -> None:
+        """Drop the set-aside captures of this body once it was accepted as a version."""
+        for meta in self.suspicious(policy_id):
+            if meta.raw_sha256 == raw_sha256:
+                self._discard(self.suspicious_path(meta))
 
     @staticmethod
     def _discard(folder: Path) -> None:
