@@ -5,6 +5,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 from helpers import Route, run_cli, write_config
@@ -28,8 +29,9 @@ def page(policy: int, round_: int) -> str:
 def spawn_check(config, *extra):
     return subprocess.Popen(
         [sys.executable, "-m", "policywatch", "check", "-c", str(config), "-q", "--fail-on", "none", *extra],
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "NO_COLOR": "1"},
     )
 
@@ -84,21 +86,27 @@ def test_sigkill_at_random_moments_never_leaves_a_half_written_version(tmp_path,
         assert (store.root / f"p{n:02d}" / "latest.md").read_text() == store.load_text(versions[-1])
 
 
-def slow_page(handler):
-    time.sleep(2)
-    body = page(0, 0).encode()
-    try:
-        handler.send_response(200)
-        handler.send_header("Content-Type", "text/html")
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
-    except OSError:
-        pass  # the run holding this request was killed
+def gated_page(gate):
+    """A page that is served only once `gate` is set: the run fetching it holds the lock until then."""
+
+    def handler(request):
+        gate.wait(timeout=60)
+        body = page(0, 0).encode()
+        try:
+            request.send_response(200)
+            request.send_header("Content-Type", "text/html")
+            request.send_header("Content-Length", str(len(body)))
+            request.end_headers()
+            request.wfile.write(body)
+        except OSError:
+            pass  # the run holding this request was killed
+
+    return handler
 
 
 def test_second_run_exits_naming_the_pid_or_waits_and_a_killed_holder_never_blocks(tmp_path, server):
-    server.routes["/slow"] = Route(handler=slow_page)
+    gate = threading.Event()
+    server.routes["/slow"] = Route(handler=gated_page(gate))
     config = write_config(tmp_path / "policies.yaml", [{"id": "slow", "url": server.url("/slow")}])
     store_root = tmp_path / "snapshots"
 
@@ -108,15 +116,20 @@ def test_second_run_exits_naming_the_pid_or_waits_and_a_killed_holder_never_bloc
     assert refused.returncode == 3
     assert f"pid {holder.pid}" in refused.stderr and "--wait" in refused.stderr
 
-    waited = run_cli("check", "-c", str(config), "--wait", "60", "-f", "json")
+    waiting = spawn_check(config, "--wait", "60", "-f", "json")
+    time.sleep(1.5)  # let it reach the lock; if it is slower, it simply finds the lock free
+    gate.set()
     assert holder.wait(timeout=60) == 0
-    assert waited.returncode == 0, waited.stderr
-    assert '"unchanged"' in waited.stdout  # it ran after the holder recorded the baseline
+    output, errors = waiting.communicate(timeout=60)
+    assert waiting.returncode == 0, errors
+    assert '"unchanged"' in output  # it ran after the holder recorded the baseline
 
+    gate.clear()
     stale = spawn_check(config)
     wait_for_lock(store_root, stale)
-    stale.send_signal(signal.SIGKILL)
+    stale.send_signal(signal.SIGKILL)  # killed while it holds the lock, waiting for the page
     stale.wait(timeout=30)
+    gate.set()
     assert (store_root / ".lock").read_text().strip() == str(stale.pid)
     after = run_cli("check", "-c", str(config))
     assert after.returncode == 0, after.stderr
