@@ -19,19 +19,11 @@ _QUOTES_AND_DASHES = {
 # Deleted: control characters, lone surrogates (they cannot be written out as UTF-8) and the invisible
 # characters that markup churn adds and removes (soft hyphen, zero-width space, word joiner, BOM, direction
 # marks and embeddings). ZWJ/ZWNJ stay: they change how Persian and Indic words are spelled.
-_DELETED = dict.fromkeys(
-    [
-        *range(0x00, 0x09),
-        *range(0x0E, 0x1C),
-        *(code for code in range(0x7F, 0xA0) if code != 0x85),
-        *range(0xD800, 0xE000),
-        *map(ord, "\u00ad\u180e\u200b\u200e\u200f\ufeff\ufff9\ufffa\ufffb"),
-        *range(0x202A, 0x202F),
-        *range(0x2060, 0x2065),
-        *range(0x2066, 0x2070),
-    ]
+# They go before NFKC, so that the characters around them compose as if they had never been there.
+_DELETED = re.compile(
+    "[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\ud800-\udfff\u00ad\u180e\u200b\u200e\u200f\u202a-\u202e"
+    "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]+"
 )
-_CHAR_MAP = {**_DELETED, **_QUOTES_AND_DASHES}
 _ASCII_CONTROL = re.compile("[\x00-\x08\x0e-\x1b\x7f]")
 
 
@@ -45,7 +37,7 @@ def _nfkc(text: str) -> str:
 def clean_text(text: str) -> str:
     """Unicode-normalize `text`, straighten quotes and dashes, drop invisible characters and collapse whitespace."""
     if not text.isascii():
-        text = _nfkc(text).translate(_CHAR_MAP)
+        text = _nfkc(_DELETED.sub("", text)).translate(_QUOTES_AND_DASHES)
     text = " ".join(text.split())
     if not text.isprintable():  # rare: an ASCII control character, a private-use icon glyph…
         text = " ".join(_ASCII_CONTROL.sub("", text).split())

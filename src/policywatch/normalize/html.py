@@ -62,6 +62,7 @@ MIN_WRAPPER_CHARS = 2000
 # A "table" with a cell this long, a nested table, a heading or a single column is page layout.
 LAYOUT_CELL_CHARS = 2000
 
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _BR = "\x00"  # libxml2 text can never contain NUL, so it can mark <br> in the text buffer
 _PARAGRAPH_BREAK = re.compile("\x00\\s*\x00[\\s\x00]*")
 
@@ -94,10 +95,11 @@ def _drop(element: etree._Element) -> None:
         return
     if element.tail:
         previous = element.getprevious()
+        # libxml2 parses control characters that lxml then refuses to set: they are no text anyway.
         if previous is not None:
-            previous.tail = (previous.tail or "") + element.tail
+            previous.tail = _NOT_XML.sub("", (previous.tail or "") + element.tail)
         else:
-            parent.text = (parent.text or "") + element.tail
+            parent.text = _NOT_XML.sub("", (parent.text or "") + element.tail)
     parent.remove(element)
 
 

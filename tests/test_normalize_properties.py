@@ -1,0 +1,140 @@
+"""Properties of the normalizer over generated input: it round-trips, is deterministic and never crashes."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from policywatch import clausetext
+from policywatch.models import Clause
+from policywatch.normalize import NormalizeError, normalize, normalize_text, split_sentences
+from policywatch.normalize.chars import clean_text
+
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+# Text that stresses the clause format: markup look-alikes, escapes, odd whitespace, non-Latin scripts.
+WORDS = st.sampled_from(
+    [
+        "We", "sell", "your", "data.", "e.g.", "Inc.", "U.S.", "No.", "3.5", "...", "?", "!", "-", "#", "|", "||",
+        "\\", "*", "**", "_", "`", "<", ">", "&amp;", "&nbsp;", "&#8203;", "\u00ad", "\u201cquote\u201d", "\u2014",
+        "\u00a0", "\t", "\n", "\r\n", "\u2028", "\u3002", "\u5f53\u793e", "\u0645\u0627", "\ufeff", "1.", "(a)",
+        "[link](http://x)", "- item", "| cell |", "# head", "\\-", "  ",
+    ]
+)  # fmt: skip
+PROSE = st.sampled_from(["We collect your email address.", "You agree to arbitration", "Cookies", "Privacy Policy"])
+TEXT = st.lists(PROSE | PROSE | WORDS | st.text(max_size=8), max_size=12).map(" ".join)
+BLOCK_TAGS = st.sampled_from(
+    ["p", "div", "section", "article", "main", "li", "ul", "ol", "h1", "h2", "h3", "h5", "table", "tr", "td", "th",
+     "blockquote", "pre", "dl", "dt", "dd", "details", "summary", "caption", "center", "x-widget"]
+)  # fmt: skip
+INLINE_TAGS = st.sampled_from(["span", "b", "strong", "em", "a", "i", "code", "font", "sup", "br", "wbr", "img"])
+JUNK_TAGS = st.sampled_from(
+    ["script", "style", "noscript", "template", "svg", "iframe", "button", "select", "header", "footer", "nav", "form"]
+)
+ATTRIBUTES = st.sampled_from(
+    ["", "", "", "", "", "", " hidden", ' aria-hidden="true"', ' style="display:none"', ' role="heading" aria-level="4"',
+     ' class="cookie-banner"', ' id="onetrust-banner-sdk"', ' role="main"', ' class="content"', ' role="presentation"']
+)  # fmt: skip
+
+
+def _element(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    tag = st.one_of(BLOCK_TAGS, BLOCK_TAGS, INLINE_TAGS, JUNK_TAGS)
+    return st.builds(
+        lambda name, attributes, inner, closed: f"<{name}{attributes}>{''.join(inner)}" + (f"</{name}>" if closed else ""),
+        tag,
+        ATTRIBUTES,
+        st.lists(children, max_size=4),
+        st.booleans(),
+    )
+
+
+HTML = st.lists(st.recursive(TEXT, _element, max_leaves=12), min_size=1, max_size=6).map(
+    lambda parts: f"<html><body>{''.join(parts)}</body></html>"
+)
+MARKDOWN_LINES = st.sampled_from(
+    ["# Title", "## Section", "Setext", "===", "---", "* item", "- item", "+ item", "1. item", "    indented",
+     "> quote", "| a | b |", "| --- | --- |", "```", "<div>html</div>", "**bold** and _em_", "[x](y)", "\\# hash", ""]
+)  # fmt: skip
+MARKDOWN = st.lists(MARKDOWN_LINES | TEXT, max_size=25).map("\n".join)
+PLAIN_TEXT = st.lists(st.sampled_from(["", "TITLE", "- item", "1. item", "\u2022 item"]) | TEXT, max_size=25).map(
+    "\n".join
+)
+CONTENT_TYPES = st.sampled_from(
+    [None, "text/html", "text/html; charset=utf-8", "text/html; charset=windows-1252", "text/plain", "text/markdown",
+     "application/octet-stream", "application/pdf", "text/html; charset=utf-16", "text/html; charset=nonsense"]
+)  # fmt: skip
+
+
+def assert_well_formed(clauses: list[Clause]) -> None:
+    """What every output promises: it round-trips through the stored format and has clean one-line texts."""
+    assert clauses
+    assert clausetext.load(clausetext.dump(clauses)) == clauses
+    for clause in clauses:
+        assert clause.text and clause.text == clause.text.strip() and "\n" not in clause.text
+
+
+def normalized_or_error(produce, *kinds: str) -> list[Clause] | None:
+    """The clauses, or None for a NormalizeError of one of `kinds` (from text, "not-a-policy" would be a bug)."""
+    try:
+        return produce()
+    except NormalizeError as error:
+        assert error.kind in kinds and error.hint, error
+        return None
+
+
+@SETTINGS
+@given(HTML)
+def test_html_round_trips_and_is_deterministic(page: str) -> None:
+    clauses = normalized_or_error(lambda: normalize_text(page, fmt="html"), "empty")
+    if clauses is not None:
+        assert_well_formed(clauses)
+        assert normalize_text(page, fmt="html") == clauses
+
+
+@SETTINGS
+@given(MARKDOWN)
+def test_markdown_round_trips(text: str) -> None:
+    clauses = normalized_or_error(lambda: normalize_text(text, fmt="markdown"), "empty")
+    if clauses is not None:
+        assert_well_formed(clauses)
+
+
+@SETTINGS
+@given(PLAIN_TEXT)
+def test_plain_text_round_trips(text: str) -> None:
+    clauses = normalized_or_error(lambda: normalize_text(text, fmt="text"), "empty")
+    if clauses is not None:
+        assert_well_formed(clauses)
+
+
+@SETTINGS
+@given(st.binary(max_size=3000), CONTENT_TYPES, st.sampled_from([None, "x.html", "x.md", "x.txt", "x.pdf"]))
+def test_random_bytes_never_raise_anything_but_normalize_error(body: bytes, content_type, url) -> None:
+    clauses = normalized_or_error(lambda: normalize(body, content_type=content_type, url=url), "empty", "not-a-policy")
+    if clauses is not None:
+        assert_well_formed(clauses)
+
+
+@SETTINGS
+@given(HTML, st.sampled_from(["utf-8", "cp1252", "utf-16", "latin-1"]), CONTENT_TYPES)
+def test_encoded_html_never_raises_anything_but_normalize_error(page: str, encoding: str, content_type) -> None:
+    body = page.encode(encoding, "replace")
+    clauses = normalized_or_error(lambda: normalize(body, content_type=content_type), "empty", "not-a-policy")
+    if clauses is not None:
+        assert_well_formed(clauses)
+
+
+@SETTINGS
+@given(st.text())
+def test_split_sentences_loses_nothing(text: str) -> None:
+    sentences = split_sentences(text)
+    assert " ".join(sentences) == " ".join(text.split())
+    assert all(sentence and sentence == sentence.strip() for sentence in sentences)
+
+
+@SETTINGS
+@given(st.text())
+def test_clean_text_is_idempotent(text: str) -> None:
+    cleaned = clean_text(text)
+    assert clean_text(cleaned) == cleaned
+    assert "\n" not in cleaned and cleaned == cleaned.strip()
