@@ -10,7 +10,7 @@ from policywatch.models import Clause
 from policywatch.normalize import NormalizeError, normalize, normalize_text, split_sentences
 from policywatch.normalize.chars import clean_text
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Text that stresses the clause format: markup look-alikes, escapes, odd whitespace, non-Latin scripts.
 WORDS = st.sampled_from(
@@ -73,55 +73,42 @@ def assert_well_formed(clauses: list[Clause]) -> None:
         assert clause.text and clause.text == clause.text.strip() and "\n" not in clause.text
 
 
-def normalized_or_error(produce, *kinds: str) -> list[Clause] | None:
-    """The clauses, or None for a NormalizeError of one of `kinds` (from text, "not-a-policy" would be a bug)."""
+def check(produce, *kinds: str) -> None:
+    """`produce()` gives well-formed clauses, the same twice, or a NormalizeError of one of `kinds`."""
     try:
-        return produce()
+        clauses = produce()
     except NormalizeError as error:
         assert error.kind in kinds and error.hint, error
-        return None
+        return
+    assert_well_formed(clauses)
+    assert produce() == clauses
+
+
+DOCUMENTS = st.one_of(
+    HTML.map(lambda page: ("html", page)),
+    MARKDOWN.map(lambda text: ("markdown", text)),
+    PLAIN_TEXT.map(lambda text: ("text", text)),
+)
+# Bytes as they come off the network: random, or a generated page in some (maybe wrongly declared) encoding.
+BODIES = st.one_of(
+    st.binary(max_size=3000),
+    st.builds(
+        lambda page, encoding: page.encode(encoding, "replace"), HTML, st.sampled_from(["utf-8", "cp1252", "utf-16"])
+    ),
+)
 
 
 @SETTINGS
-@given(HTML)
-def test_html_round_trips_and_is_deterministic(page: str) -> None:
-    clauses = normalized_or_error(lambda: normalize_text(page, fmt="html"), "empty")
-    if clauses is not None:
-        assert_well_formed(clauses)
-        assert normalize_text(page, fmt="html") == clauses
+@given(DOCUMENTS)
+def test_documents_round_trip_and_are_deterministic(document: tuple[str, str]) -> None:
+    fmt, text = document
+    check(lambda: normalize_text(text, fmt=fmt), "empty")  # from text, "not-a-policy" would be a bug caught
 
 
 @SETTINGS
-@given(MARKDOWN)
-def test_markdown_round_trips(text: str) -> None:
-    clauses = normalized_or_error(lambda: normalize_text(text, fmt="markdown"), "empty")
-    if clauses is not None:
-        assert_well_formed(clauses)
-
-
-@SETTINGS
-@given(PLAIN_TEXT)
-def test_plain_text_round_trips(text: str) -> None:
-    clauses = normalized_or_error(lambda: normalize_text(text, fmt="text"), "empty")
-    if clauses is not None:
-        assert_well_formed(clauses)
-
-
-@SETTINGS
-@given(st.binary(max_size=3000), CONTENT_TYPES, st.sampled_from([None, "x.html", "x.md", "x.txt", "x.pdf"]))
-def test_random_bytes_never_raise_anything_but_normalize_error(body: bytes, content_type, url) -> None:
-    clauses = normalized_or_error(lambda: normalize(body, content_type=content_type, url=url), "empty", "not-a-policy")
-    if clauses is not None:
-        assert_well_formed(clauses)
-
-
-@SETTINGS
-@given(HTML, st.sampled_from(["utf-8", "cp1252", "utf-16", "latin-1"]), CONTENT_TYPES)
-def test_encoded_html_never_raises_anything_but_normalize_error(page: str, encoding: str, content_type) -> None:
-    body = page.encode(encoding, "replace")
-    clauses = normalized_or_error(lambda: normalize(body, content_type=content_type), "empty", "not-a-policy")
-    if clauses is not None:
-        assert_well_formed(clauses)
+@given(BODIES, CONTENT_TYPES, st.sampled_from([None, "x.html", "x.md", "x.txt", "x.pdf"]))
+def test_any_body_gives_clauses_or_a_normalize_error(body: bytes, content_type: str | None, url: str | None) -> None:
+    check(lambda: normalize(body, content_type=content_type, url=url), "empty", "not-a-policy")
 
 
 @SETTINGS
