@@ -71,6 +71,9 @@ def test_split_sentences(text: str, sentences: list[str]) -> None:
 # --- characters ----------------------------------------------------------------------------------------------------
 
 
+PERSIAN_WITH_ZWNJ = "\u0645\u06cc\u200c\u06af\u0630\u0627\u0631\u06cc\u0645"
+
+
 @pytest.mark.parametrize(
     ("raw", "clean"),
     [
@@ -81,7 +84,7 @@ def test_split_sentences(text: str, sentences: list[str]) -> None:
         ("\u200e\u202bdirection\u202c marks", "direction marks"),
         ("\uff21\uff22\uff23 \ufb01ne \u2026", "ABC fine ..."),
         ("data\u00b9 m\u00b2 Acme\u2122 \u00bd", "data\u00b9 m\u00b2 Acme\u2122 \u00bd"),
-        ("\u0645\u06cc\u200c\u06af\u0630\u0627\u0631\u06cc\u0645", "\u0645\u06cc\u200c\u06af\u0630\u0627\u0631\u06cc\u0645"),
+        (PERSIAN_WITH_ZWNJ, PERSIAN_WITH_ZWNJ),
         ("\uff8a\uff9f\uff7d\uff9c\uff70\uff84\uff9e", "\u30d1\u30b9\u30ef\u30fc\u30c9"),
         ("  tabs\tand\nnewlines\r\n  ", "tabs and newlines"),
         ("bell\x07 del\x7f nul\x00 c1\x85end", "bell del nul c1 end"),
@@ -153,7 +156,9 @@ def test_format_is_chosen_from_content_type_then_suffix(content_type, url, kinds
 
 
 def test_format_is_sniffed_without_type_or_suffix() -> None:
-    assert texts(normalize(b"  <!DOCTYPE html><p>We sell your data to brokers.</p>")) == ["We sell your data to brokers."]
+    assert texts(normalize(b"  <!DOCTYPE html><p>We sell your data to brokers.</p>")) == [
+        "We sell your data to brokers."
+    ]
     assert texts(normalize(b"We sell <your> data.\n\nTo brokers of all kinds.")) == [
         "We sell <your> data.",
         "To brokers of all kinds.",
@@ -249,7 +254,10 @@ def test_select_matching_nothing_is_empty() -> None:
 
 
 def test_selected_element_is_kept_even_if_it_looks_like_chrome() -> None:
-    page = "<main><p>Main text that is not the policy at all.</p></main><footer><p>The legal text lives here.</p></footer>"
+    page = (
+        "<main><p>Main text that is not the policy at all.</p></main>"
+        "<footer><p>The legal text lives here.</p></footer>"
+    )
     assert texts(html(page, select=["footer"])) == ["The legal text lives here."]
 
 
@@ -257,7 +265,9 @@ def test_selected_element_is_kept_even_if_it_looks_like_chrome() -> None:
 
 
 def test_sections_are_the_headings_above() -> None:
-    clauses = html("<h1>A</h1><p>One here.</p><h3>B</h3><p>Two here.</p><h2>C</h2><p>Three here.</p><h1>D</h1><p>4.</p>")
+    clauses = html(
+        "<h1>A</h1><p>One here.</p><h3>B</h3><p>Two here.</p><h2>C</h2><p>Three here.</p><h1>D</h1><p>4.</p>"
+    )
     assert [(clause.text, clause.section) for clause in clauses] == [
         ("A", ()),
         ("One here.", ("A",)),
@@ -335,7 +345,9 @@ def test_cookie_banners_are_dropped_but_cookie_sections_are_not() -> None:
 def test_hidden_text_is_dropped_unless_it_is_most_of_the_page() -> None:
     small = "<p>Visible policy text for everyone.</p><p hidden>Hidden tracking note.</p>"
     assert texts(html(small)) == ["Visible policy text for everyone."]
-    collapsed = "<p>Read the sections.</p><div aria-hidden=true><p>The whole policy text, collapsed by a script.</p></div>"
+    collapsed = (
+        "<p>Read the sections.</p><div aria-hidden=true><p>The whole policy text, collapsed by a script.</p></div>"
+    )
     assert texts(html(collapsed)) == ["Read the sections.", "The whole policy text, collapsed by a script."]
 
 

@@ -32,15 +32,18 @@ JUNK_TAGS = st.sampled_from(
     ["script", "style", "noscript", "template", "svg", "iframe", "button", "select", "header", "footer", "nav", "form"]
 )
 ATTRIBUTES = st.sampled_from(
-    ["", "", "", "", "", "", " hidden", ' aria-hidden="true"', ' style="display:none"', ' role="heading" aria-level="4"',
-     ' class="cookie-banner"', ' id="onetrust-banner-sdk"', ' role="main"', ' class="content"', ' role="presentation"']
+    ["", "", "", "", "", "", " hidden", ' aria-hidden="true"', ' style="display:none"',
+     ' role="heading" aria-level="4"', ' class="cookie-banner"', ' id="onetrust-banner-sdk"', ' role="main"', ' class="content"', ' role="presentation"']
 )  # fmt: skip
 
 
 def _element(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     tag = st.one_of(BLOCK_TAGS, BLOCK_TAGS, INLINE_TAGS, JUNK_TAGS)
+    def element(name: str, attributes: str, inner: list[str], closed: bool) -> str:
+        return f"<{name}{attributes}>{''.join(inner)}" + (f"</{name}>" if closed else "")
+
     return st.builds(
-        lambda name, attributes, inner, closed: f"<{name}{attributes}>{''.join(inner)}" + (f"</{name}>" if closed else ""),
+        element,
         tag,
         ATTRIBUTES,
         st.lists(children, max_size=4),

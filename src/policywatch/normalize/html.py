@@ -43,7 +43,7 @@ _CONSENT_VENDOR = re.compile(
 )
 _CONSENT_GENERIC = re.compile(
     r"(?:cookie|consent|gdpr)s?[-_]?(?:banner|bar|notice|notification|popup|pop-up|modal|law|alert|overlay"
-    r"|message|msg|warning|dialog|box|prompt|consent|wall|disclaimer|accept|layer|settings|manager|prompt)"
+    r"|message|msg|warning|dialog|box|prompt|consent|wall|disclaimer|accept|layer|settings|manager)"
     r"|(?:banner|bar|notice|popup|modal|alert)[-_]?(?:cookie|consent|gdpr)"
 )
 _CONSENT_WORD = re.compile(f"cookie|consent|gdpr|{_CONSENT_VENDOR.pattern}")  # finds every candidate of the two
@@ -236,7 +236,8 @@ def _main_content(root: etree._Element) -> etree._Element:
         return root
     total = body.xpath(_TEXT_LENGTH)
     for query in ("//main | //*[@role='main']", "//article"):
-        best = max(((element.xpath(_TEXT_LENGTH), element) for element in body.xpath(query)), default=None, key=itemgetter(0))
+        sized = [(element.xpath(_TEXT_LENGTH), element) for element in body.xpath(query)]
+        best = max(sized, default=None, key=itemgetter(0))
         if best is not None and best[0] >= MAIN_SHARE * total > 0:
             return best[1]
     return _densest(body)
@@ -334,10 +335,10 @@ class _BlockWalker:
                 self.row.append(clean_text("".join(self.parts).replace(_BR, " ")))
             self.parts.clear()
             return
-        if not self.parts:
-            return
         raw = "".join(self.parts)
         self.parts.clear()
+        if not raw or raw.isspace():
+            return
         pieces = _PARAGRAPH_BREAK.split(raw) if kind == PARAGRAPH else [raw]
         for piece in pieces:
             text = clean_text(piece.replace(_BR, " "))
@@ -390,15 +391,22 @@ class _BlockWalker:
 
     def walk(self, root: etree._Element) -> None:
         roles: list[int] = []  # of the open elements: an element's role must not change between start and end
+        parts = self.parts
         for event, element in etree.iterwalk(root, events=("start", "end")):
             if event == "start":
                 role = self.role(element)
                 roles.append(role)
-                self.start(element, role)
+                if role == _INLINE:  # most elements: only their text matters
+                    if element.text:
+                        parts.append(element.text)
+                else:
+                    self.start(element, role)
             else:
-                self.end(element, roles.pop())
+                role = roles.pop()
+                if role != _INLINE:
+                    self.end(element, role)
                 if element.tail and element is not root:  # the root's tail is outside what was chosen
-                    self.parts.append(element.tail)
+                    parts.append(element.tail)
         self.flush()
 
 
