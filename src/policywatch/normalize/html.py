@@ -141,9 +141,8 @@ def _chrome_candidates(root: etree._Element) -> list[etree._Element]:
     candidates = list(root.iter(*_CHROME_TAGS))
     candidates += [attribute.getparent() for attribute in root.xpath(_CHROME_ATTRIBUTES)]
     names = root.xpath("//@id | //@class", smart_strings=False)
-    if _CONSENT_WORD.search("\n".join(names).lower()):
-        for name in dict.fromkeys(name for name in names if _CONSENT_WORD.search(name.lower())):
-            candidates += root.xpath("//*[@id = $name or @class = $name]", name=name)
+    if _CONSENT_WORD.search("\n".join(names).lower()):  # cheap test first: most pages have no such name
+        candidates += [name.getparent() for name in root.xpath("//@id | //@class") if _CONSENT_WORD.search(name.lower())]
     return list(dict.fromkeys(candidates))
 
 

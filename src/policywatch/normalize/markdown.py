@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 
@@ -14,7 +15,9 @@ from policywatch.normalize.html import extract_blocks
 _UNPAIRED_STRONG = re.compile(r"\*{2,}")
 
 
+@functools.lru_cache(maxsize=1)
 def _renderer() -> MarkdownIt:
+    # Parsing keeps its state per call, so one configured instance serves every call (and thread).
     return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
 
 
