@@ -52,6 +52,21 @@ def test_pages_normalize_the_same_way_twice() -> None:
         assert clausetext.dump(normalize(body, url=page.name)) == first, page.name
 
 
+def test_truncated_and_mislabelled_pages_give_clauses_or_a_normalize_error() -> None:
+    for page in sorted(_require(PAGES).glob("*.html"))[::20]:
+        body = page.read_bytes()
+        for variant, content_type in [
+            (body[: len(body) // 3], "text/html"),
+            (body[: len(body) // 2 + 1], "text/html; charset=utf-16"),
+            (body.replace(b"<", b"<<", 50), "text/html; charset=windows-1252"),
+        ]:
+            try:
+                clauses = normalize(variant, content_type=content_type)
+            except NormalizeError:
+                continue
+            assert clausetext.load(clausetext.dump(clauses)) == clauses, page.name
+
+
 @pytest.mark.parametrize("side", ["before", "after"])
 def test_real_markdown_versions_round_trip(side: str) -> None:
     for case in sorted(_require(VERSIONS).iterdir()):
