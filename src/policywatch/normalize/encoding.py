@@ -20,14 +20,16 @@ _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([\w.:-]+)"""
 _SNIFF_BYTES = 4096
 _NON_ASCII_BYTES = bytes(range(0x80, 0x100))
 # As browsers do (WHATWG Encoding): these labels mean windows-1252, which is a superset of Latin-1.
-_WINDOWS_1252_LABELS = frozenset({"iso8859-1", "latin-1", "latin1", "l1", "cp819", "ascii", "us-ascii", "iso-ir-100"})
+_WINDOWS_1252_LABELS = frozenset(
+    {"iso-8859-1", "iso8859-1", "latin-1", "latin1", "l1", "cp819", "ascii", "us-ascii", "iso-ir-100"}
+)
 
 
 def _codec_name(label: str | None) -> str | None:
     if not label:
         return None
-    label = label.strip().lower()
-    if label.replace("_", "-") in _WINDOWS_1252_LABELS or label in ("iso-8859-1", "iso_8859-1"):
+    label = label.strip().lower().replace("_", "-")
+    if label in _WINDOWS_1252_LABELS:
         return "cp1252"
     try:
         return codecs.lookup(label).name
@@ -35,7 +37,7 @@ def _codec_name(label: str | None) -> str | None:
         return None
 
 
-def charset_from_content_type(content_type: str | None) -> str | None:
+def _charset_from_content_type(content_type: str | None) -> str | None:
     match = _CHARSET_PARAMETER.search(content_type or "")
     return _codec_name(match.group(1)) if match else None
 
@@ -84,7 +86,7 @@ def decode(body: bytes, content_type: str | None) -> str:
         for bom, codec in _BOMS:
             if body.startswith(bom):
                 return body[len(bom) :].decode(codec, "replace")
-        declared = [charset_from_content_type(content_type), _charset_from_markup(body)]
+        declared = [_charset_from_content_type(content_type), _charset_from_markup(body)]
         for codec in declared:
             if _is_wide_unicode(codec) and b"\x00" in body:
                 text = _decode_strictly(body, codec)

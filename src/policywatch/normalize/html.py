@@ -323,7 +323,7 @@ class _BlockWalker:
         in_data_table = bool(self.data_tables) and self.data_tables[-1]
         if tag == "tr" and in_data_table:
             return _ROW
-        if tag in ("td", "th") and in_data_table:
+        if tag in ("td", "th") and in_data_table and self.row is not None:
             return _CELL
         return _BLOCK
 
@@ -344,19 +344,22 @@ class _BlockWalker:
             if text:
                 self.blocks.append(Block(kind, text, level))
 
+    def block_boundary(self) -> None:
+        """A block element ends a paragraph; inside an item, a heading or a cell it is only a space."""
+        if self.containers[-1][0] == PARAGRAPH:
+            self.flush()
+        else:
+            self.parts.append(" ")
+
     def start(self, element: etree._Element, role: int) -> None:
-        in_cell = self.containers[-1][0] == ROW
+        """Open a non-inline element."""
         if role == _BREAK:
             self.parts.append(_BR if self.containers[-1][0] == PARAGRAPH else " ")
-        elif role == _BLOCK or in_cell and role not in (_INLINE, _CELL):
-            # Blocks inside a paragraph-like clause end it; inside an item, heading or cell they are a space.
-            if self.containers[-1][0] == PARAGRAPH:
-                self.flush()
-            else:
-                self.parts.append(" ")
+        elif role == _BLOCK or (self.containers[-1][0] == ROW and role != _CELL):  # a cell is one text
+            self.block_boundary()
             if role == _TABLE:
                 self.data_tables.append(False)
-        elif role != _INLINE:
+        else:  # a heading, item, list, table, row or cell: the clause before it ends
             self.flush()
             if role == _HEADING:
                 self.containers.append((HEADING, _heading_level(element, element.tag), element))
@@ -383,10 +386,7 @@ class _BlockWalker:
                 self.blocks.append(Block(ROW, " | ".join(cell or "-" for cell in self.row)))
             self.row = None
         elif role in (_BLOCK, _LIST, _TABLE):
-            if self.containers[-1][0] == PARAGRAPH:
-                self.flush()
-            else:
-                self.parts.append(" ")
+            self.block_boundary()
 
     def walk(self, root: etree._Element) -> None:
         roles: list[int] = []  # of the open elements: an element's role must not change between start and end
