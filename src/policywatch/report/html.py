@@ -89,13 +89,16 @@ def _count_badges(findings: list[Finding]) -> str:
     return " ".join(badges) or '<span class="muted">none</span>'
 
 
-def _spans_of(text: str, phrase: str) -> list[tuple[int, int]]:
-    """Where the evidence stands in the clause (any case, any run of whitespace)."""
-    words = phrase.split()
-    if not words:
-        return []
-    pattern = re.compile(r"\s+".join(map(re.escape, words)), re.IGNORECASE)
-    return [match.span() for match in pattern.finditer(text)]
+def _spans_of(text: str, evidence: str) -> list[tuple[int, int]]:
+    """Where the evidence stands in the clause (any case, any run of whitespace). Evidence of several
+    pieces ("biometric … face geometry") is marked piece by piece."""
+    spans = []
+    for piece in evidence.split("…"):
+        words = piece.split()
+        if words:
+            pattern = re.compile(r"\s+".join(map(re.escape, words)), re.IGNORECASE)
+            spans += [match.span() for match in pattern.finditer(text)]
+    return spans
 
 
 def _render(text: str, spans: list[tuple[int, int, str, str]]) -> str:
