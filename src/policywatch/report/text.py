@@ -133,5 +133,6 @@ class TextReporter(Reporter):
                 line.append(f"“{match.evidence}”", style="italic")
                 if match.explanation:
                     line.append(f" — {match.explanation}", style="dim")
+                line.append(f" [rule {match.rule}]", style="dim")
                 console.print(line, soft_wrap=True)
         return buffer.getvalue()
