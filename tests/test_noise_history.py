@@ -91,3 +91,6 @@ def test_500px_real_edits_are_reported_and_an_empty_capture_is_never_recorded(co
     last_change = dict(runs)["2020-10-05T13-49-33"]
     assert ("modified", "Keeping Information Secure", "Keeping Information And Our Website Secure") in edits(last_change)
     assert any("reCAPTCHA" in (new or "") for kind, _, new in edits(last_change) if kind == "added")
+    # The real edits add protections (children, no sale of data): high severity, but good news only.
+    findings = [f for _, report in runs for f in report.findings() if f.severity >= Severity.HIGH]
+    assert findings and not [f for f in findings if f.fails]
