@@ -33,6 +33,11 @@ def _valid_sarif(text: str) -> dict:
     return run
 
 
+def _evidence_in(result: dict, line: str) -> bool:
+    """Evidence of several pieces is joined with " … "; each piece is in the clause."""
+    return all(piece.lower() in line.lower() for piece in result["properties"]["evidence"].split(" … "))
+
+
 def _line(root, location) -> tuple[str, str]:
     physical = location["physicalLocation"]
     uri = physical["artifactLocation"]["uri"]
@@ -63,7 +68,7 @@ def test_check_writes_every_format_at_once_and_sarif_points_at_stored_lines(tmp_
         (location,) = result["locations"]
         uri, line = _line(tmp_path, location)
         assert uri == "snapshots/acme/latest.md"  # relative to the store's parent: the repository root
-        assert result["properties"]["evidence"].lower() in line.lower()
+        assert _evidence_in(result, line)
     assert {r["ruleId"] for r in run["results"]} >= {"biometric", "ai-training"}
     high = next(r for r in run["results"] if r["ruleId"] == "biometric")
     assert high["level"] == "error" and high["partialFingerprints"]
@@ -115,3 +120,22 @@ def test_compare_sarif_locates_clauses_in_stored_text_files_only(tmp_path, serve
     remote = run_cli("compare", server.page("/v1", V1), server.page("/v2", V2), "--format", "sarif")
     assert remote.returncode == 1
     assert all(r["locations"] == [] for r in _valid_sarif(remote.stdout)["results"])
+
+
+def test_diff_of_older_versions_points_at_their_own_text_and_github_format_works_there(tmp_path, server):
+    url = server.page("/privacy", V1)
+    config = write_config(tmp_path / "policies.yaml", [{"id": "acme", "url": url, "select": "main"}])
+    for page in (V1, V2, V3):
+        server.page("/privacy", page)
+        assert run_cli("check", "-c", str(config), "--fail-on", "none").returncode == 0
+    versions = sorted(p.name for p in (tmp_path / "snapshots" / "acme" / "versions").iterdir())
+    result = run_cli("diff", "acme", "-c", str(config), "--from", "1", "--to", "2", "--format", "sarif", "--fail-on", "none")
+    assert result.returncode == 0, result.stderr
+    results = _valid_sarif(result.stdout)["results"]
+    assert {r["ruleId"] for r in results} >= {"biometric", "ai-training"}
+    for result in results:  # version 2 is no longer the newest: latest.md would hold other lines
+        uri, line = _line(tmp_path, result["locations"][0])
+        assert uri == f"snapshots/acme/versions/{versions[1]}/text.md"
+        assert _evidence_in(result, line)
+    github = run_cli("diff", "acme", "-c", str(config), "--from", "1", "--to", "2", "--format", "github")
+    assert github.returncode == 1 and "::error title=acme%3A new-risk biometric (high)::" in github.stdout

@@ -89,9 +89,9 @@ def test_validate_names_the_file_and_line(tmp_path):
     result = run_cli("validate", "-c", str(config))
     assert result.returncode == 2
     assert f"{config}:8" in result.stderr and "ftp://" in result.stderr
-    config.write_text(HAND_WRITTEN.replace("rules: {}", "rules: {biometric: {severity: catastrophic}}"))
+    config.write_text(HAND_WRITTEN.replace("rules: {}", "rules:\n  severity: {biometric: catastrophic}"))
     rules = run_cli("validate", "-c", str(config))
-    assert rules.returncode == 2 and str(config) in rules.stderr
+    assert rules.returncode == 2 and f"{config}:13" in rules.stderr and "catastrophic" in rules.stderr
     assert run_cli("validate", "-c", str(tmp_path / "missing.yaml")).returncode == 2
 
 

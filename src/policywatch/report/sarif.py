@@ -1,8 +1,8 @@
 """SARIF 2.1.0, so that findings show in GitHub code scanning next to the stored policy text.
 
 A result of `check` points at the clause's line in the snapshot store: an added or modified clause at its
-line in `<store>/<id>/latest.md` (the version this run recorded), a removed clause at its line in the
-previous version's `text.md`. URIs are relative to the store's parent folder (the repository root when
+line in `<store>/<id>/latest.md` (the version this run recorded; for a `diff` to an older version, that
+version's `text.md`), a removed clause at its line in the previous version's `text.md`. URIs are relative to the store's parent folder (the repository root when
 policies.yaml and snapshots/ sit at the top). With `--no-update` a new clause is not stored anywhere, so its
 result names latest.md without a line. `compare` and `scan` point at their local input file, with a line
 only when that file is in the stored text format; URLs get no location.
@@ -75,11 +75,11 @@ def _local_file(location: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def _categories() -> dict[str, tuple[Severity, str]]:
+def _categories() -> dict:
     """The built-in categories, so that the rules list is complete even when a run finds nothing."""
     from policywatch.classify import Rulebook
 
-    return {category.id: (category.severity, category.explanation) for category in Rulebook.load().categories}
+    return {category.id: category for category in Rulebook.load().categories}
 
 
 class SarifReporter(Reporter):
@@ -170,17 +170,25 @@ class SarifReporter(Reporter):
 
 def _rules(results: list[dict]) -> list[dict]:
     known = _categories()
-    ids = list(known) + sorted({r["ruleId"] for r in results} - set(known))
-    rules = []
-    for category in ids:
-        severity, explanation = known.get(category, (Severity.MEDIUM, "a category of the config's own rules"))
+    rules = [
+        {
+            "id": category.id,
+            "name": category.name,
+            "shortDescription": {"text": category.name},
+            "fullDescription": {"text": category.explanation},
+            "help": {"text": f"{category.explanation} Source: {category.source}" if category.source else category.explanation},
+            "defaultConfiguration": {"level": _LEVEL[category.severity]},
+            "properties": {"tags": ["privacy", "policywatch"]},
+        }
+        for category in known.values()
+    ]
+    for category_id in sorted({result["ruleId"] for result in results} - set(known)):
         rules.append(
             {
-                "id": category,
-                "name": category,
-                "shortDescription": {"text": f"Risky policy language: {category}"},
-                "fullDescription": {"text": explanation or category},
-                "defaultConfiguration": {"level": _LEVEL[severity]},
+                "id": category_id,
+                "name": category_id,
+                "shortDescription": {"text": f"{category_id} (a category of policies.yaml's own rules)"},
+                "defaultConfiguration": {"level": "warning"},
                 "properties": {"tags": ["privacy", "policywatch"]},
             }
         )
