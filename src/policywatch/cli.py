@@ -20,6 +20,7 @@ from policywatch.models import ExitStatus, Severity
 from policywatch.report import FORMATS, ReportStyle, reporter
 from policywatch.report.base import Reporter, summary_line
 from policywatch.report.sarif import SarifReporter
+from policywatch.shard import ShardParam
 from policywatch.store import Store, StoreError, atomic_write
 
 FAIL_ON = ("low", "medium", "high", "none")
@@ -171,8 +172,9 @@ def cli(ctx: click.Context) -> None:
 @click.option("--wait", "lock_wait", type=click.FloatRange(0), default=0.0, help="Seconds to wait for another run holding the store.")
 @click.option("--retries", type=click.IntRange(0, 10), default=2, show_default=True, help="Retries of a fetch after a network error, 429 or 502/503/504.")
 @click.option("--backoff", type=click.FloatRange(0), default=1.0, show_default=True, help="Seconds before the first retry; doubled for each next one (Retry-After wins).")
+@click.option("--shard", type=ShardParam(), help="Check only shard K of N (1-based): a stable split of the policies by id, for N runners.")
 @command
-def check(env: Environment, ids, config_path, store_path, no_update, fmt, output, fail_on, report_errors, accept, workers, per_host, delay, lock_wait, retries, backoff):
+def check(env: Environment, ids, config_path, store_path, no_update, fmt, output, fail_on, report_errors, accept, workers, per_host, delay, lock_wait, retries, backoff, shard):
     """Fetch the configured policies (or only IDS), report what changed and record the new versions."""
     config = open_config(config_path)
     rulebook = load_rulebook(config)
@@ -182,6 +184,10 @@ def check(env: Environment, ids, config_path, store_path, no_update, fmt, output
     if unknown_accept:
         raise ConfigError(f"--accept names unknown policy id(s): {', '.join(sorted(unknown_accept))}", config.path)
     store = Store(Path(store_path) if store_path else config.default_store)
+    if shard is not None:  # the other shards' policies are left to their own runners
+        total = len(config.select(list(ids)))
+        config, ids = shard.restrict(config, ids), ()
+        env.note(f"shard {shard}: {len(config.policies)} of {total} policies")
     options = CheckOptions(
         update=not no_update,
         threshold=threshold_of(fail_on),
