@@ -24,6 +24,7 @@ from policywatch.fetch import (
 )
 from policywatch.models import HEADING, Change, Clause, ExitStatus, Finding, ScannedClause, Severity
 from policywatch.normalize import NORMALIZER_VERSION, NormalizeError, normalize
+from policywatch.parallel import Processing, processes_for
 from policywatch.maintenance import record_upgrade
 from policywatch.store import PolicyState, Store, StoreError, VersionMeta, sha256, version_id
 
@@ -146,13 +147,19 @@ def run_check(
         retries=options.retries,
         backoff=options.backoff,
     )
-    with fetcher:
-        for spec, outcome in fetcher.fetch_many(jobs):
-            report = _check_one(spec, outcome, store, rulebook, options)
-            reports[spec.id] = report
+    # Bodies are processed in worker processes on large runs, so that parsing never competes with fetching for
+    # the GIL; failures and 304s cost less than sending them to a worker.
+    processing = Processing(_check_one, (store, rulebook, options), processes_for(len(jobs)))
+    with fetcher, processing:
+        for report in processing.map(fetcher.fetch_many(jobs), light=_nothing_to_parse):
+            reports[report.id] = report
             if progress is not None:
                 progress(report)
     return CheckReport([reports[spec.id] for spec in specs], options.threshold)
+
+
+def _nothing_to_parse(spec: PolicySpec, outcome: FetchResult | FetchError) -> bool:
+    return isinstance(outcome, FetchError) or outcome.not_modified
 
 
 def _check_one(spec: PolicySpec, outcome, store: Store, rulebook: Rulebook, options: CheckOptions) -> PolicyReport:

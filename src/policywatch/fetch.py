@@ -43,6 +43,7 @@ _BOT_WALL_MARKERS = (
 )
 BOT_WALL_MAX_TEXT = 2000  # a real policy is longer than this; a page this short with such phrases is a wall
 MAX_REDIRECTS = 10
+KEEP_ALIVE_HOSTS = 256
 MAX_RETRY_AFTER = 60.0  # seconds: a server asking for longer is treated as a failure, not waited on
 _UNREADABLE_TYPES = ("image/", "audio/", "video/", "font/", "application/pdf", "application/zip")
 # Servers often label every file with a generic binary type: such a body is read if it looks like markup.
@@ -155,7 +156,9 @@ class Fetcher:
         self._session = requests.Session()
         self._session.max_redirects = MAX_REDIRECTS
         self._session.verify = verify_tls
-        adapter = HTTPAdapter(pool_connections=max(workers, 10), pool_maxsize=max(workers, 10))
+        # pool_connections is how many hosts keep their keep-alive connections: with fewer than the hosts of a
+        # run, round-robin over hosts evicts every pool before its reuse and each request opens a new connection.
+        adapter = HTTPAdapter(pool_connections=KEEP_ALIVE_HOSTS, pool_maxsize=max(workers, 10))
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
 

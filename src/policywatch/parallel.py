@@ -1,0 +1,127 @@
+"""Per-policy processing (normalize, diff, classify, store) in worker processes on large runs.
+
+In one process the fetch threads and the processing share one GIL. Each file write, fsync or parse of the
+processing thread releases the GIL; a fetch thread takes it, and getting it back waits up to the switch
+interval (5 ms). A cold check makes a dozen such calls per policy, so on 1,000 policies it spent more
+time waiting for the GIL than working (profiles in BENCHMARKS.md). Worker processes have their own GIL and
+use the other cores; the fetch threads keep the parent's GIL to themselves.
+
+Small runs stay in-process: starting workers costs a few tenths of a second.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+
+MIN_JOBS = 32  # fewer policies than this are processed in-process
+MAX_PROCESSES = 4
+
+_function: Callable | None = None
+_common: tuple = ()
+
+
+def usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # the CPUs this process may run on (containers, taskset)
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def processes_for(jobs: int) -> int:
+    """Worker processes for a run of `jobs` policies: none on one CPU or for a small run."""
+    cpus = usable_cpus()
+    return min(cpus, MAX_PROCESSES) if cpus > 1 and jobs >= MIN_JOBS else 0
+
+
+def _start_worker(function: Callable, common: tuple) -> None:
+    global _function, _common
+    _function, _common = function, common
+
+
+def _call(*args):
+    return _function(*args, *_common)
+
+
+class Processing:
+    """Calls function(*args, *common) in-process or on worker processes; see map().
+
+    At most 2×processes calls are in flight: map() takes the next args only when there is room, so a fast
+    fetcher never piles bodies up in memory. If a worker dies or the arguments cannot be sent, the call runs
+    in-process instead and so do all later ones: a run never fails for want of parallelism.
+    """
+
+    def __init__(self, function: Callable, common: tuple, processes: int):
+        self._function, self._common = function, common
+        self._limit = 2 * processes
+        self._pending: dict[Future, tuple] = {}
+        self._pool: ProcessPoolExecutor | None = None
+        if processes:
+            # spawn: fresh workers, never forked from a process running fetch threads, and reaped by this one
+            # (so their CPU time shows in its rusage).
+            context = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(processes, context, initializer=_start_worker, initargs=(function, common))
+
+    def __enter__(self) -> Processing:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def map(self, calls: Iterable[tuple], light: Callable[..., bool] = lambda *args: False) -> Iterator:
+        """Results of function(*args, *common) for each args of `calls`, in the order they finish.
+
+        Calls for which light(*args) is true run in-process: sending them to a worker would cost more than
+        they do. Workers start only when the first other call comes, so a run of light calls starts none.
+        """
+        for args in calls:
+            if light(*args):
+                yield self._function(*args, *self._common)
+            else:
+                yield from self._put(*args)
+        while self._pending:
+            yield from self._collect(block=True)
+
+    def _put(self, *args) -> Iterator:
+        """Start one call; yields the results of calls that have finished meanwhile (maybe this one's)."""
+        if self._pool is None:
+            yield self._function(*args, *self._common)
+            return
+        try:
+            self._pending[self._pool.submit(_call, *args)] = args
+        except Exception:  # the pool broke earlier (BrokenProcessPool) or is shutting down
+            yield from self._abandon_pool()
+            yield self._function(*args, *self._common)
+            return
+        yield from self._collect(block=len(self._pending) >= self._limit)
+
+    def _collect(self, block: bool) -> Iterator:
+        done = [future for future in self._pending if future.done()]
+        if block and not done:
+            done, _ = wait(self._pending, return_when=FIRST_COMPLETED)
+        for future in done:
+            if future not in self._pending:
+                continue  # already done over in-process when the pool was abandoned
+            args = self._pending.pop(future)
+            try:
+                result = future.result()
+            except Exception:  # a worker died, or args or result would not pickle: do this one here
+                yield from self._abandon_pool()
+                result = self._function(*args, *self._common)
+            yield result
+
+    def _abandon_pool(self) -> Iterator:
+        """Stop using the workers once the calls they run have ended; the calls they never ran are done here."""
+        if self._pool is None:
+            return
+        pool, self._pool = self._pool, None
+        pending, self._pending = self._pending, {}
+        pool.shutdown(wait=True, cancel_futures=True)
+        for future, args in pending.items():
+            if not future.cancelled() and future.exception() is None:
+                yield future.result()
+            else:
+                yield self._function(*args, *self._common)
