@@ -7,7 +7,7 @@ from policywatch.classify import Rulebook
 from policywatch.core import CompareReport
 from policywatch.history import History
 from policywatch.models import ADDED, MODIFIED, Change, Clause, Severity
-from policywatch.report.markdown import MAX_FULL_DIFF, MarkdownReporter, escape
+from policywatch.report.markdown import MAX_FULL_DIFF, MAX_FULL_DIFF_CHARS, MarkdownReporter, escape
 from test_cli_check import V1, V2, setup_policy
 from test_history import build_store
 
@@ -54,6 +54,11 @@ def test_full_diff_is_cut_short_for_comment_size_limits():
     assert f"Full diff: {MAX_FULL_DIFF + 7} changed clause(s)" in text
     assert f"Clause number {MAX_FULL_DIFF - 1}." in text and f"Clause number {MAX_FULL_DIFF}." not in text
     assert "… and 7 more" in text
+    long_clauses = [Change(ADDED, None, Clause(f"{i} " + "word " * 400)) for i in range(40)]
+    text = MarkdownReporter().compare(CompareReport("old.html", "new.html", long_clauses, Severity.HIGH))
+    shown = text.count("\n- **added**")
+    assert 0 < shown < 40 and f"… and {40 - shown} more" in text
+    assert len(text) < MAX_FULL_DIFF_CHARS + 1000
 
 
 def test_markdown_on_check_and_compare_from_the_command_line(tmp_path, server):

@@ -16,8 +16,9 @@ from policywatch.report.base import Reporter, section_label, severity_counts, su
 
 _ICON = {"high": "🔴", "medium": "🟠", "low": "🔵"}
 _PROTECTION_ICON = "🟢"
-# Beyond this many clauses the full diff is cut short: a GitHub comment holds at most 65,536 characters.
+# A policy's full diff stops at this many clauses or characters: a GitHub comment holds at most 65,536.
 MAX_FULL_DIFF = 150
+MAX_FULL_DIFF_CHARS = 30_000
 _SPECIAL = re.compile(r"([\\`*_\[\]{}<>|~#!])")
 _MENTION = re.compile(r"@(?=\w)")
 
@@ -101,9 +102,16 @@ def _changes_block(changes: list[Change]) -> list[str]:
     moved = len(changes) - len(visible)
     summary = f"Full diff: {len(visible)} changed clause(s)" + (f", {moved} moved" if moved else "")
     lines += [f"<details><summary>{summary}</summary>", ""]
-    lines += [_change_item(change) for change in visible[:MAX_FULL_DIFF]]
-    if len(visible) > MAX_FULL_DIFF:
-        lines.append(f"- … and {len(visible) - MAX_FULL_DIFF} more (the JSON report has them all)")
+    shown, size = 0, 0
+    for change in visible[:MAX_FULL_DIFF]:
+        item = _change_item(change)
+        size += len(item)
+        if size > MAX_FULL_DIFF_CHARS:
+            break
+        lines.append(item)
+        shown += 1
+    if shown < len(visible):
+        lines.append(f"- … and {len(visible) - shown} more (the JSON report has them all)")
     return lines + ["", "</details>", ""]
 
 
