@@ -287,5 +287,6 @@ def main() -> None:
 
 # Commands that live in their own modules register themselves on `cli` when imported (one import each).
 from policywatch import cli_store  # noqa: E402,F401
-from policywatch import cli_setup  # noqa: E402,F401
 from policywatch import cli_history  # noqa: E402,F401
+from policywatch import cli_setup  # noqa: E402,F401
+from policywatch import cli_rules  # noqa: E402,F401

@@ -1,0 +1,271 @@
+"""The generic matching engine: compiled cues and category patterns, and how a match gets its polarity.
+
+Nothing here knows a category; everything it knows about language comes from the rule file.
+A clause is read as one context string (a list item behind its lead-in sentence), cut into segments
+at the segment-break cues. A category pattern match is a risk unless a negation cue is in scope (from
+the start of its segment to the end of the match, or a passive negation right after it); a negated
+match is a protection unless an emptying exception follows the negation, which makes it a conditional
+risk. Protections silence their category's pattern matches in the same segment; exclusions silence the
+category in the segment they match.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+from policywatch.classify.prefilter import Requirements, requirements_of
+from policywatch.models import ITEM, PROTECTION, RISK, ROW, Clause
+
+FLAGS = re.IGNORECASE
+_TERM_REFERENCE = re.compile(r"\{([a-z_]+)\}")
+# Same-length replacements, so that spans found in the normalized text index the original text too.
+_TYPOGRAPHY = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "\u00a0": " "})
+
+PATTERN = "pattern"
+PROTECTION_RULE = "protection"
+ALWAYS_RISK = "always-risk"
+RULE_KINDS = {"patterns": PATTERN, "protections": PROTECTION_RULE, "always_risk": ALWAYS_RISK}
+
+
+class PatternError(ValueError):
+    """A pattern that does not compile or names an unknown term; `pattern` is the text as written."""
+
+    def __init__(self, message: str, pattern: str):
+        super().__init__(message)
+        self.pattern = pattern
+
+
+def expand_terms(pattern: str, terms: Mapping[str, str]) -> str:
+    def replace(reference: re.Match) -> str:
+        name = reference.group(1)
+        if name not in terms:
+            raise PatternError(f"unknown term {{{name}}} in pattern {pattern!r}", pattern)
+        return terms[name]
+
+    return _TERM_REFERENCE.sub(replace, pattern)
+
+
+def compile_terms(raw_terms: Mapping[str, str]) -> dict[str, str]:
+    """Expand each term with the terms defined before it, and check that it compiles on its own."""
+    terms: dict[str, str] = {}
+    for name, pattern in raw_terms.items():
+        terms[name] = expand_terms(pattern, terms)
+        check_pattern(terms[name], pattern)
+    return terms
+
+
+def check_pattern(expanded: str, written: str) -> None:
+    try:
+        re.compile(expanded, FLAGS)
+    except re.error as error:
+        raise PatternError(f"bad regular expression {written!r}: {error}", written) from None
+
+
+def _compile_all(combined: str, expanded: Sequence[str], written: Sequence[str]) -> re.Pattern:
+    try:
+        return re.compile(combined, FLAGS)
+    except re.error:
+        for pattern, as_written in zip(expanded, written):  # name the culprit
+            check_pattern(pattern, as_written)
+        raise
+
+
+def compile_cue(patterns: Sequence[str], terms: Mapping[str, str]) -> re.Pattern:
+    expanded = [expand_terms(p, terms) for p in patterns]
+    return _compile_all("|".join(f"(?:{p})" for p in expanded) or r"(?!)", expanded, patterns)
+
+
+def compile_phrases(patterns: Sequence[str], terms: Mapping[str, str]) -> re.Pattern | None:
+    """One regex for a list of phrases; group `p<i>` tells which phrase matched. Whole words only."""
+    if not patterns:
+        return None
+    expanded = [expand_terms(p, terms) for p in patterns]
+    alternatives = "|".join(f"(?P<p{i}>{p})" for i, p in enumerate(expanded))
+    return _compile_all(rf"(?<![\w-])(?:{alternatives})(?!\w)", expanded, patterns)
+
+
+@dataclass(frozen=True)
+class Cues:
+    negation: re.Pattern
+    not_negation: re.Pattern
+    negation_after: re.Pattern
+    segment_break: re.Pattern
+    emptying_exception: re.Pattern
+    kept_condition: re.Pattern
+    enumeration: re.Pattern
+    not_practice: re.Pattern
+    lead_in: re.Pattern
+    definition_section: re.Pattern
+    answer_no: re.Pattern
+
+    @classmethod
+    def compile(cls, raw: Mapping[str, Sequence[str]], terms: Mapping[str, str]) -> Cues:
+        return cls(**{name: compile_cue(raw[name], terms) for name in cls.__dataclass_fields__})
+
+    def states_no_practice(self, clause: Clause) -> bool:
+        if clause.kind == ROW:
+            answers = clause.text.split("|")[1:]
+            return bool(answers) and all(self.answer_no.search(cell) for cell in answers)
+        text = clause.text.translate(_TYPOGRAPHY)
+        return bool(self.not_practice.search(text)) or any(self.definition_section.search(s) for s in clause.section)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A category rule matching a span of a clause's context, with the polarity it was given and why."""
+
+    category: str
+    polarity: str
+    evidence: str
+    rule: str
+    reason: str  # empty for a plain risk; otherwise the cue that decided the polarity
+
+
+class ClauseReading:
+    """One clause's context and its segments, negations and exceptions, computed once and on demand."""
+
+    def __init__(self, clause: Clause, cues: Cues):
+        self.cues = cues
+        if clause.kind == ITEM and cues.lead_in.search(clause.lead):
+            # The lead-in sentence is context: "We do not collect:" negates the item that follows.
+            self.text = clause.lead.rstrip(" :;,-\u2013\u2014") + " " + clause.text
+        else:
+            self.text = clause.text
+        self.normalized = self.text.translate(_TYPOGRAPHY)
+
+    @cached_property
+    def _breaks(self) -> tuple[list[int], list[int]]:
+        spans = [m.span() for m in self.cues.segment_break.finditer(self.normalized)]
+        return [start for start, _ in spans], [end for _, end in spans]
+
+    @cached_property
+    def _enumerations(self) -> list[int]:
+        return [m.start() for m in self.cues.enumeration.finditer(self.normalized)]
+
+    def segment(self, position: int) -> tuple[int, int]:
+        """The part of the sentence a position belongs to."""
+        starts, ends = self._breaks
+        index = bisect.bisect_right(ends, position)
+        segment_start = ends[index - 1] if index else 0
+        segment_end = starts[index] if index < len(starts) else len(self.normalized)
+        return segment_start, max(segment_end, position)
+
+    def scope(self, position: int) -> list[tuple[int, int]]:
+        """The segment of a position, and for an enumerated item also the segment that introduces the
+        enumeration ("you will not: (i) …; (ii) …"), which is context for every item."""
+        own = self.segment(position)
+        enumeration = bisect.bisect_right(self._enumerations, position)
+        if not enumeration:
+            return [own]
+        intro = self.segment(self._enumerations[enumeration - 1])
+        return [own] if intro == own else [intro, own]
+
+    @cached_property
+    def _negations(self) -> list[re.Match]:
+        ignored = [m.span() for m in self.cues.not_negation.finditer(self.normalized)]
+        return [
+            m
+            for m in self.cues.negation.finditer(self.normalized)
+            if not any(start <= m.start() < end for start, end in ignored)
+        ]
+
+    @cached_property
+    def _exceptions(self) -> list[re.Match]:
+        kept = {m.start() for m in self.cues.kept_condition.finditer(self.normalized)}
+        return [m for m in self.cues.emptying_exception.finditer(self.normalized) if m.start() not in kept]
+
+    def negation(self, start: int, end: int, segment_end: int | None) -> str | None:
+        """The negation in scope of a match at [start, end), if any; the passive form after it only
+        when segment_end is given."""
+        *intro, (segment_start, _) = self.scope(start)
+        for negation in self._negations:
+            if segment_start <= negation.start() < end or any(a <= negation.start() < b for a, b in intro):
+                return negation.group()
+        if segment_end is None:
+            return None
+        after = self.cues.negation_after.match(self.normalized, end, segment_end)
+        return after.group().strip() if after else None
+
+    def exception_after(self, position: int) -> str | None:
+        for exception in self._exceptions:
+            if exception.start() >= position:
+                return self.normalized[exception.start() : exception.start() + 40].strip()
+        return None
+
+    def search(self, pattern: re.Pattern, position: int) -> bool:
+        """Whether the pattern occurs in the scope of a position."""
+        return any(pattern.search(self.normalized, start, end) for start, end in self.scope(position))
+
+
+@dataclass(frozen=True)
+class CategoryRules:
+    category: str
+    patterns: re.Pattern | None
+    protections: re.Pattern | None
+    always_risk: re.Pattern | None
+    exclude: re.Pattern | None
+    requirements: Requirements  # what a clause must contain for any of the patterns to match
+
+    @classmethod
+    def compile(cls, category: str, raw: Mapping[str, Sequence[str]], terms: Mapping[str, str]) -> CategoryRules:
+        matching = [expand_terms(p, terms) for kind in RULE_KINDS for p in raw.get(kind, ())]
+        return cls(
+            category,
+            compile_phrases(raw.get("patterns", ()), terms),
+            compile_phrases(raw.get("protections", ()), terms),
+            compile_phrases(raw.get("always_risk", ()), terms),
+            compile_phrases(raw.get("exclude", ()), terms),
+            requirements_of(matching),
+        )
+
+    def hits(self, reading: ClauseReading) -> list[Hit]:
+        found: list[tuple[int, tuple[int, int], str, Hit]] = []
+        protected_segments: set[tuple[int, int]] = set()
+        for match, kind in self._matches(reading):
+            segment = reading.segment(match.start())
+            if self.exclude is not None and reading.search(self.exclude, match.start()):
+                continue
+            hit = self._judge(reading, match, kind, segment)
+            if hit is None:
+                continue
+            if kind == PROTECTION_RULE and hit.polarity == PROTECTION:
+                protected_segments.add(segment)
+            found.append((match.start(), segment, kind, hit))
+        found.sort(key=lambda entry: entry[0])
+        # An explicit promise outweighs the practice it qualifies: "handled by your device" beats "fingerprint".
+        return [
+            hit
+            for _, segment, kind, hit in found
+            if not (kind == PATTERN and hit.polarity == RISK and segment in protected_segments)
+        ]
+
+    def _matches(self, reading: ClauseReading) -> Iterable[tuple[re.Match, str]]:
+        for pattern, kind in ((self.patterns, PATTERN), (self.protections, PROTECTION_RULE), (self.always_risk, ALWAYS_RISK)):
+            if pattern is not None:
+                for match in pattern.finditer(reading.normalized):
+                    yield match, kind
+
+    def _judge(self, reading: ClauseReading, match: re.Match, kind: str, segment: tuple[int, int]) -> Hit | None:
+        rule = f"{self.category}/{kind}/{int(match.lastgroup[1:]) + 1}"
+        evidence = reading.text[match.start() : match.end()]
+        if kind == ALWAYS_RISK:
+            return Hit(self.category, RISK, evidence, rule, "")
+        if kind == PROTECTION_RULE:
+            # What follows a promise is usually more of it: "stays on your device and is never shared".
+            if reading.negation(match.start(), match.start(), None) is not None:
+                return None  # "we do not keep it for up to 90 days" promises nothing
+            exception = reading.exception_after(match.end())
+            if exception is not None:
+                return Hit(self.category, RISK, evidence, rule, f"conditional: “{exception}…”")
+            return Hit(self.category, PROTECTION, evidence, rule, "promise")
+        negation = reading.negation(match.start(), match.end(), segment[1])
+        if negation is None:
+            return Hit(self.category, RISK, evidence, rule, "")
+        exception = reading.exception_after(segment[0])
+        if exception is not None:
+            return Hit(self.category, RISK, evidence, rule, f"negated by “{negation}” but conditional: “{exception}…”")
+        return Hit(self.category, PROTECTION, evidence, rule, f"negated by “{negation}”")

@@ -1,0 +1,152 @@
+"""A cheap first pass that tells which categories could match a clause at all.
+
+Running every category's regular expressions over every clause costs far too much (most clauses match
+nothing). Instead, each pattern is analysed once at load for the literal strings its matches must
+contain ("sell … personal data" needs one of sell/sold/… and one of data/information/…). One scan of
+the clause for all those strings, with a trie-shaped regex, then rules out every category none of
+whose patterns has all its requirements met. It never changes what matches: it only skips work.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+try:
+    from re import _parser as _regex_parser  # Python 3.11+
+except ImportError:  # Python 3.10
+    import sre_parse as _regex_parser
+
+_MAX_SPELLINGS = 32  # a run of literals with more spellings than this is not worth enumerating
+_MIN_LENGTH = 3  # shorter strings occur in nearly every clause and decide nothing
+
+Requirement = frozenset[str]  # at least one of these strings occurs in every match
+Requirements = "tuple[tuple[Requirement, ...], ...] | None"  # per pattern, all of its requirements
+
+
+def required_literals(pattern: str, flags: int = re.IGNORECASE) -> list[Requirement]:
+    """Requirements that every match of the pattern meets (lower-case strings), possibly none."""
+    try:
+        return _sequence_requirements(_regex_parser.parse(pattern, flags))
+    except (re.error, RecursionError):
+        return []
+
+
+def requirements_of(patterns: Sequence[str]) -> tuple[tuple[Requirement, ...], ...] | None:
+    """The requirements of each pattern; None when a pattern has none (its category is always tried)."""
+    result = tuple(tuple(required_literals(pattern)) for pattern in patterns)
+    return None if any(not requirements for requirements in result) else result
+
+
+def may_match(requirements: tuple[tuple[Requirement, ...], ...] | None, found: set[str]) -> bool:
+    if requirements is None:
+        return True
+    return any(all(not requirement.isdisjoint(found) for requirement in pattern) for pattern in requirements)
+
+
+class TriggerIndex:
+    """Finds every requirement string that occurs in a lower-cased text, in one regex scan."""
+
+    def __init__(self, all_requirements: Iterable[tuple[tuple[Requirement, ...], ...] | None]):
+        strings = {s for requirements in all_requirements if requirements for pattern in requirements for r in pattern for s in r}
+        # At each position the trie yields the longest string starting there; the shorter strings that
+        # are its prefixes are present too.
+        self._prefixes = {s: frozenset(s[:end] for end in range(1, len(s) + 1) if s[:end] in strings) for s in strings}
+        self._scan = re.compile(f"(?=({_trie_pattern(strings)}))") if strings else None
+
+    def found(self, lowered: str) -> set[str]:
+        if self._scan is None:
+            return set()
+        found: set[str] = set()
+        for longest in set(self._scan.findall(lowered)):
+            found |= self._prefixes[longest]
+        return found
+
+
+def _trie_pattern(strings: Iterable[str]) -> str:
+    trie: dict = {}
+    for string in strings:
+        node = trie
+        for char in string:
+            node = node.setdefault(char, {})
+        node[""] = {}
+    return _node_pattern(trie)
+
+
+def _node_pattern(node: dict) -> str:
+    branches = [re.escape(char) + _node_pattern(child) for char, child in sorted(node.items()) if char]
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    if "" in node:  # a string ends here: what follows is optional, and tried first (longest wins)
+        return body + "?" if len(branches) == 1 and len(body) == 1 else f"(?:{body})?"
+    return body
+
+
+def _spellings(item: tuple) -> set[str] | None:
+    """Every string a small, finite item can match ("" for zero-width ones), or None."""
+    op, value = item
+    kind = str(op)
+    if kind == "LITERAL":
+        return {chr(value).lower()}
+    if kind in ("AT", "ASSERT", "ASSERT_NOT"):
+        return {""}
+    if kind == "IN":
+        if not all(str(inner) == "LITERAL" for inner, _ in value):
+            return None
+        return {chr(char).lower() for _, char in value}
+    if kind == "SUBPATTERN":
+        return _sequence_spellings(value[-1])
+    if kind == "BRANCH":
+        branches = [_sequence_spellings(branch) for branch in value[1]]
+        return None if any(b is None for b in branches) else set().union(*branches)
+    return None  # repeats and classes end a run: enumerating optional parts multiplies the strings
+
+
+def _sequence_spellings(sequence) -> set[str] | None:
+    spellings = {""}
+    for item in sequence:
+        item_spellings = _spellings(item)
+        if item_spellings is None:
+            return None
+        spellings = {a + b for a in spellings for b in item_spellings}
+        if len(spellings) > _MAX_SPELLINGS:
+            return None
+    return spellings
+
+
+def _sequence_requirements(sequence) -> list[Requirement]:
+    """Every requirement found in a sequence: runs of finite items, and requirements of the others."""
+    found: list[set[str]] = []
+    run = {""}  # the spellings of the current run of finite items
+    for item in sequence:
+        item_spellings = _spellings(item)
+        if item_spellings is not None:
+            joined = {a + b for a in run for b in item_spellings}
+            if len(joined) <= _MAX_SPELLINGS:
+                run = joined
+                continue
+        found.append(run)
+        run = {""}
+        found.extend(_item_requirements(item))
+    found.append(run)
+    return [frozenset(r) for r in found if r and min(map(len, r)) >= _MIN_LENGTH]
+
+
+def _item_requirements(item: tuple) -> list[set[str]]:
+    op, value = item
+    kind = str(op)
+    if kind == "SUBPATTERN":
+        return list(_sequence_requirements(value[-1]))
+    if kind == "BRANCH":
+        # One requirement per branch (its most selective), joined: each match meets one of them.
+        bests = [_most_selective(_sequence_requirements(branch)) for branch in value[1]]
+        return [] if any(best is None for best in bests) else [set().union(*bests)]
+    if kind in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") and value[0] >= 1:
+        return list(_sequence_requirements(value[2]))
+    return []
+
+
+def _most_selective(requirements: list[Requirement]) -> Requirement | None:
+    """The requirement whose shortest string is longest, then whose strings are longest on average."""
+    return max(requirements, key=lambda r: (min(map(len, r)), sum(map(len, r)) / len(r)), default=None)
