@@ -77,7 +77,7 @@ def test_report_shows_latest_change_by_default_and_everything_since_a_date(tmp_p
     sections = re.findall(r'<section class="policy" id="p\d+">', latest)
     assert len(sections) == 1 and "data-sale" in latest and "Baseline recorded" not in latest
     assert '<span class="badge high">1 high</span>' in latest  # the lost no-sale promise
-    _, since = write_report(tmp_path, "--since", "2026-01-01")
+    _, since = write_report(tmp_path, "acme", "--since", "2026-01-01")
     assert len(re.findall(r'<section class="policy"', since)) == 3  # baseline, then two changes
     assert "Baseline recorded" in since
     marks = re.findall(r'<mark class="risk" title="([^"]+)">([^<]+)</mark>', since)

@@ -36,16 +36,23 @@ def spawn_check(config, *extra):
     )
 
 
-def wait_for_lock(store_root, process, limit=60.0):
-    """Block until `process` holds the store's lock (its pid is in the lock file); returns the moment."""
+def wait_for_lock(store_root, processes, limit=60.0):
+    """Block until one of `processes` holds the store's lock (its pid is in the lock file); returns it."""
     lock = store_root / ".lock"
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
-        if lock.exists() and lock.read_text().strip() == str(process.pid):
-            return time.monotonic()
-        assert process.poll() is None, process.stderr.read()
+        holder = lock.read_text().strip() if lock.exists() else ""
+        for process in processes:
+            if holder == str(process.pid):
+                return process
+            assert process.poll() is None, process.stderr.read()
         time.sleep(0.005)
-    raise AssertionError("the check never took the lock")
+    raise AssertionError("no check took the lock")
+
+
+def signal_all(processes, signum):
+    for process in processes:
+        process.send_signal(signum)
 
 
 def test_sigkill_at_random_moments_never_leaves_a_half_written_version(tmp_path, server):
@@ -56,16 +63,20 @@ def test_sigkill_at_random_moments_never_leaves_a_half_written_version(tmp_path,
 
     # A full run measures how long the store is being written, so the kills land inside that window.
     first = spawn_check(config)
-    locked = wait_for_lock(store.root, first)
+    locked = time.monotonic() if wait_for_lock(store.root, [first]) else None
     assert first.wait(timeout=120) == 0, first.stderr.read()
     window = time.monotonic() - locked
 
+    # Two successors always start up in advance and wait for the lock (--wait), so that the next victim
+    # takes over right after a kill instead of paying Python's start-up time each round.
+    waiting = [spawn_check(config, "--wait", "120") for _ in range(2)]
     for round_ in range(1, KILLS + 1):
-        for n in range(POLICIES):
-            server.page(f"/p{n}", page(n, round_))
-        victim = spawn_check(config)
-        wait_for_lock(store.root, victim)
+        victim = wait_for_lock(store.root, waiting)
+        waiting.remove(victim)
+        if round_ + len(waiting) < KILLS:  # as many successors as kills remain
+            waiting.append(spawn_check(config, "--wait", "120"))
         time.sleep(rng.uniform(0, window))
+        signal_all(waiting, signal.SIGSTOP)  # nobody touches the store until it is verified
         victim.send_signal(signal.SIGKILL)
         victim.wait(timeout=30)
 
@@ -74,7 +85,11 @@ def test_sigkill_at_random_moments_never_leaves_a_half_written_version(tmp_path,
         problems = verify(store).problems
         leftovers = [p for p in problems if "interrupted" in p.message]
         assert leftovers == problems, [f"{p.path}: {p.message}" for p in problems if p not in leftovers]
+        for n in range(POLICIES):  # a real change for the next victim to record
+            server.page(f"/p{n}", page(n, round_))
+        signal_all(waiting, signal.SIGCONT)
 
+    assert not waiting
     final = run_cli("check", "-c", str(config), "--fail-on", "none")
     assert final.returncode == 0, final.stderr
     clean = run_cli("verify", "-c", str(config))
@@ -111,7 +126,7 @@ def test_second_run_exits_naming_the_pid_or_waits_and_a_killed_holder_never_bloc
     store_root = tmp_path / "snapshots"
 
     holder = spawn_check(config)
-    wait_for_lock(store_root, holder)
+    wait_for_lock(store_root, [holder])
     refused = run_cli("check", "-c", str(config))
     assert refused.returncode == 3
     assert f"pid {holder.pid}" in refused.stderr and "--wait" in refused.stderr
@@ -126,7 +141,7 @@ def test_second_run_exits_naming_the_pid_or_waits_and_a_killed_holder_never_bloc
 
     gate.clear()
     stale = spawn_check(config)
-    wait_for_lock(store_root, stale)
+    wait_for_lock(store_root, [stale])
     stale.send_signal(signal.SIGKILL)  # killed while it holds the lock, waiting for the page
     stale.wait(timeout=30)
     gate.set()
