@@ -79,19 +79,33 @@ class EvalReport:
         return "\n".join(lines) + "\n"
 
 
-def load_labelled(path: Path) -> list[tuple[Clause, frozenset[str], frozenset[str]]]:
-    """(clause, risk categories, protection categories) for each entry of a labelled YAML file."""
-    entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+@dataclass(frozen=True)
+class Labelled:
+    """One labelled sentence: the category it was written to test, and what a careful reader flags."""
+
+    topic: str
+    clause: Clause
+    risk: frozenset[str]
+    protection: frozenset[str]
+
+
+def load_labelled(path: Path) -> list[Labelled]:
+    """The entries of a labelled YAML file: a mapping of topic (a category id) to a list of sentences."""
+    groups = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(groups, Mapping):
+        raise ValueError(f"{path}: expected a mapping of category id to a list of labelled sentences")
     labelled = []
-    for number, entry in enumerate(entries, start=1):
-        if not isinstance(entry, Mapping) or not isinstance(entry.get("text"), str):
-            raise ValueError(f"{path}: entry {number} needs a text")
-        unknown = set(entry) - _ENTRY_KEYS
-        kind = entry.get("kind", PARAGRAPH)
-        if unknown or kind not in CLAUSE_KINDS:
-            raise ValueError(f"{path}: entry {number}: unknown keys {sorted(unknown)} or kind {kind!r}")
-        clause = Clause(entry["text"], kind, tuple(entry.get("section", ())), entry.get("lead", ""))
-        labelled.append((clause, frozenset(entry.get("risk", ())), frozenset(entry.get("protection", ()))))
+    for topic, entries in groups.items():
+        for number, entry in enumerate(entries or [], start=1):
+            where = f"{path}: {topic} entry {number}"
+            if not isinstance(entry, Mapping) or not isinstance(entry.get("text"), str):
+                raise ValueError(f"{where} needs a text")
+            unknown = set(entry) - _ENTRY_KEYS
+            kind = entry.get("kind", PARAGRAPH)
+            if unknown or kind not in CLAUSE_KINDS:
+                raise ValueError(f"{where}: unknown keys {sorted(unknown)} or kind {kind!r}")
+            clause = Clause(entry["text"], kind, tuple(entry.get("section", ())), entry.get("lead", ""))
+            labelled.append(Labelled(topic, clause, frozenset(entry.get("risk", ())), frozenset(entry.get("protection", ()))))
     return labelled
 
 
@@ -100,8 +114,9 @@ def evaluate(rulebook: Rulebook, labelled_path: Path) -> EvalReport:
     counts = {label: [0, 0, 0] for label in (*known, PROTECTIONS)}
     misses: list[Miss] = []
     labelled = load_labelled(Path(labelled_path))
-    for clause, expected_risk, expected_protection in labelled:
-        unknown = (expected_risk | expected_protection) - set(known)
+    for entry in labelled:
+        clause, expected_risk, expected_protection = entry.clause, entry.risk, entry.protection
+        unknown = ({entry.topic} | expected_risk | expected_protection) - set(known)
         if unknown:
             raise ValueError(f"{labelled_path}: unknown categories {sorted(unknown)} for {clause.text!r}")
         states = category_states(rulebook.classify(clause))
