@@ -124,3 +124,31 @@ def test_starter_config_in_the_repo_is_valid():
 )
 def test_wrong_types_and_unsafe_values_name_file_line_and_policy(text, line, message, policy):
     test_errors_name_file_line_and_policy(text, line, message, policy)
+
+
+# Starter policies whose selectors were chosen on a real capture in ../shared/corpus/pages: the capture,
+# the first clause the policy must start with, and text that only the site's chrome carries.
+STARTER_CAPTURES = {
+    "google-privacy": ("google-privacy-policy", "Google Privacy Policy", "Sign in"),
+    "reddit-privacy": ("reddit-privacy-policy", "Reddit Privacy Policy", "Audience Breakdown"),
+    "microsoft-privacy": ("microsoftstore-privacy-policy", "Your privacy is important to us.", "Expand All"),
+    "apple-privacy": ("apple-privacy-policy", "Apple Privacy Policy", "Shopping Bag"),
+    "tiktok-privacy-us": ("tiktok-terms-of-service", "If you are a user having your usual residence in the US", "Impressum"),
+    "amazon-privacy": ("amazonalexa-terms-of-service", "Alexa Terms of Use", "Find more solutions"),
+}
+
+
+@pytest.mark.parametrize("policy_id", sorted(STARTER_CAPTURES))
+def test_starter_selectors_catch_the_policy_on_real_captures(policy_id, corpus):
+    from policywatch.normalize import normalize
+
+    page, first_clause, chrome = STARTER_CAPTURES[policy_id]
+    spec = {p.id: p for p in load_config(Path(__file__).resolve().parents[1] / "policies.yaml").policies}[policy_id]
+    assert spec.select, "a starter policy checked on a capture should pin its selector"
+    body = (corpus / "pages" / f"{page}.html").read_bytes()
+    chrome_on_page = chrome.encode() in body  # the capture does carry the chrome the selector must leave out
+    clauses = normalize(body, content_type="text/html", url=spec.url, select=spec.select, remove=spec.remove)
+    texts = [clause.text for clause in clauses]
+    assert texts[0].startswith(first_clause)
+    assert len(clauses) > 100
+    assert chrome_on_page and not any(chrome in text for text in texts)
