@@ -27,7 +27,7 @@ class Environment:
             stderr=sys.stderr,
             stdout_isatty=sys.stdout.isatty(),
             stderr_isatty=sys.stderr.isatty(),
-            no_color="NO_COLOR" in os.environ,
+            no_color=bool(os.environ.get("NO_COLOR")),  # set and not empty, as no-color.org defines it
         )
 
     @property
