@@ -1,7 +1,10 @@
 """`policywatch check` end to end: real subprocesses against a real HTTP server on 127.0.0.1."""
 
 import json
+import shutil
+import subprocess
 
+import pytest
 from click.testing import CliRunner
 
 from helpers import run_cli, write_config
@@ -47,15 +50,19 @@ def test_baseline_then_risky_change_then_unchanged(tmp_path, server):
     assert (tmp_path / "snapshots" / "acme" / "latest.md").is_file()
 
     server.page("/privacy", V2)
-    second = run_cli("check", "--config", str(config), "--format", "json")
+    markdown = tmp_path / "report.md"
+    second = run_cli("check", "--config", str(config), "--format", "json", "--markdown-output", str(markdown))
     assert second.returncode == 1, second.stderr
     report = json.loads(second.stdout)
+    assert_check_schema(report)
     (policy,) = report["policies"]
     assert policy["status"] == "changed"
     categories = {f["category"] for c in policy["changes"] for f in c["findings"] if f["event"] == "new-risk"}
     assert {"biometric", "ai-training"} <= categories
     assert all("cookie" not in (c["new"] or "").lower() for c in policy["changes"])
     assert "exit 1" in second.stderr  # the human summary goes to stderr, JSON alone to stdout
+    assert markdown.read_text().startswith("## policywatch report")
+    assert "| Severity | Category |" in markdown.read_text() and "`biometric`" in markdown.read_text()
 
     third = run_cli("check", "--config", str(config), "--format", "json")
     assert third.returncode == 0, third.stderr
@@ -63,18 +70,6 @@ def test_baseline_then_risky_change_then_unchanged(tmp_path, server):
     # The third fetch was conditional and the server answered 304.
     assert server.requests[-1][1].get("If-None-Match")
     assert len(list((tmp_path / "snapshots" / "acme" / "versions").iterdir())) == 2
-
-
-def test_fail_on_threshold_and_none(tmp_path, server):
-    config = setup_policy(tmp_path, server)
-    assert run_cli("check", "-c", str(config)).returncode == 0
-    server.page("/privacy", V2)
-    result = run_cli("check", "-c", str(config), "--no-update", "--fail-on", "none")
-    assert result.returncode == 0
-    assert "biometric" in result.stdout
-    # --no-update wrote nothing, so the same change is still there to fail on.
-    assert run_cli("check", "-c", str(config), "--no-update", "--fail-on", "high").returncode == 1
-    assert len(list((tmp_path / "snapshots" / "acme" / "versions").iterdir())) == 1
 
 
 def test_failed_fetch_keeps_the_snapshot_reports_once_and_recovery(tmp_path, server):
@@ -120,31 +115,24 @@ def test_config_error_exits_2_and_names_the_line(tmp_path):
     assert not (tmp_path / "snapshots").exists()
 
 
-def test_json_schema_of_check(tmp_path, server):
-    config = setup_policy(tmp_path, server)
-    run_cli("check", "-c", str(config))
-    server.page("/privacy", V2)
-    report = json.loads(run_cli("check", "-c", str(config), "-f", "json").stdout)
+def assert_check_schema(report: dict) -> None:
+    """The JSON contract of README's "Output contract" section."""
     assert report["schema"] == "policywatch/1"
     assert set(report) == {"schema", "policies", "summary"}
-    policy = report["policies"][0]
-    assert {"id", "url", "status", "changes"} <= set(policy)
-    for change in policy["changes"]:
-        assert {"kind", "section", "old", "new", "findings"} <= set(change)
-        assert change["kind"] in {"added", "removed", "modified", "moved"}
-        for finding in change["findings"]:
-            assert {"category", "severity", "event", "evidence"} <= set(finding)
-            assert finding["severity"] in {"low", "medium", "high"}
-    assert report["summary"]["exit_code"] == 1
-
-
-def test_markdown_format(tmp_path, server):
-    config = setup_policy(tmp_path, server)
-    run_cli("check", "-c", str(config))
-    server.page("/privacy", V2)
-    markdown = run_cli("check", "-c", str(config), "-f", "markdown").stdout
-    assert markdown.startswith("## policywatch report")
-    assert "| Severity | Category |" in markdown and "`biometric`" in markdown
+    assert report["policies"] and report["policies"][0]["changes"]
+    for policy in report["policies"]:
+        assert {"id", "url", "status", "changes"} <= set(policy)
+        assert policy["status"] in {"new", "unchanged", "changed", "suspicious", "error"}
+        for change in policy["changes"]:
+            assert {"kind", "section", "old", "new", "findings"} <= set(change)
+            assert change["kind"] in {"added", "removed", "modified", "moved"}
+            assert isinstance(change["section"], list)
+            for finding in change["findings"]:
+                assert {"category", "severity", "event", "evidence"} <= set(finding)
+                assert finding["severity"] in {"low", "medium", "high"}
+                assert finding["event"] in {"new-risk", "changed-risk", "lost-protection", "added-protection"}
+    assert {"policies", "statuses", "changes", "findings", "exit_code"} <= set(report["summary"])
+    assert report["summary"]["exit_code"] in (0, 1, 2, 3)
 
 
 def test_output_is_plain_when_not_a_terminal(tmp_path, server):
@@ -158,3 +146,95 @@ def test_unknown_policy_id_is_a_usage_error(tmp_path, server):
     config = setup_policy(tmp_path, server)
     result = run_cli("check", "-c", str(config), "nope")
     assert result.returncode == 2 and "unknown policy id" in result.stderr
+
+
+def test_default_config_and_store_are_in_the_working_directory_and_store_can_move(tmp_path, server):
+    setup_policy(tmp_path, server)
+    assert run_cli("check", cwd=tmp_path).returncode == 0  # ./policies.yaml, ./snapshots/
+    assert (tmp_path / "snapshots" / "acme" / "latest.md").is_file()
+    elsewhere = tmp_path / "archive" / "store"
+    assert run_cli("check", "--store", str(elsewhere), cwd=tmp_path).returncode == 0
+    assert (elsewhere / "acme" / "latest.md").read_text() == (tmp_path / "snapshots" / "acme" / "latest.md").read_text()
+
+
+def test_a_risky_finding_outranks_a_failing_policy(tmp_path, server):
+    url = server.page("/privacy", V1)
+    config = write_config(tmp_path / "policies.yaml", [{"id": "acme", "url": url, "select": "main"}, {"id": "down", "url": server.url("/gone")}])
+    assert run_cli("check", "-c", str(config)).returncode == 3  # acme: baseline; down: http-404
+    server.page("/privacy", V2)
+    result = run_cli("check", "-c", str(config), "-f", "json")
+    assert result.returncode == 1
+    statuses = {p["id"]: p["status"] for p in json.loads(result.stdout)["policies"]}
+    assert statuses == {"acme": "changed", "down": "error"}
+
+
+V_MEDIUM = PAGE.format(banner="", extra_items="<li>your job history and education, to show you relevant job ads</li>", extra_use="")
+
+
+def test_fail_on_levels_and_no_update(tmp_path, server):
+    config = setup_policy(tmp_path, server)
+    run_cli("check", "-c", str(config))
+    server.page("/privacy", V_MEDIUM)
+    levels = ("none", "high", "medium", "low")
+    exits = {level: run_cli("check", "-c", str(config), "--no-update", "--fail-on", level).returncode for level in levels}
+    assert exits == {"none": 0, "high": 0, "medium": 1, "low": 1}
+    # --no-update wrote nothing, so every run above saw the same change.
+    assert len(list((tmp_path / "snapshots" / "acme" / "versions").iterdir())) == 1
+
+
+def test_quiet_day_prints_nothing_and_verbose_lists_moved_clauses(tmp_path, server):
+    config = setup_policy(tmp_path, server)
+    run_cli("check", "-c", str(config))
+    quiet = run_cli("check", "-c", str(config), "-q")  # what cron mails: nothing at all when nothing changed
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
+    assert "acme  unchanged" in run_cli("check", "-c", str(config)).stdout
+
+    sharing = "<p>We do not sell your personal information.</p>\n<p>We share information with service providers who process it on our behalf.</p>"
+    swapped = "<p>We share information with service providers who process it on our behalf.</p>\n<p>We do not sell your personal information.</p>"
+    server.page("/privacy", V1.replace(sharing, swapped))
+    brief = run_cli("check", "-c", str(config), "--no-update")
+    assert brief.returncode == 0 and "moved without changing (-v lists them)" in brief.stdout
+    assert "added" not in brief.stdout and "removed" not in brief.stdout  # a move is never remove + add
+    detailed = run_cli("check", "-c", str(config), "--no-update", "-v")
+    assert "moved in Acme Privacy Policy › Sharing" in detailed.stdout
+
+
+def committed_baseline(tmp_path, server):
+    """A git repository whose first commit holds the store after a baseline check; returns (config, git)."""
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    command = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@example.org"]
+
+    def git(*args: str) -> str:
+        return subprocess.run([*command, *args], capture_output=True, text=True, check=True).stdout
+
+    config = setup_policy(tmp_path, server)
+    git("init", "-q")
+    run_cli("check", "-c", str(config))
+    git("add", "snapshots")
+    git("commit", "-q", "-m", "baseline")
+    return config, git
+
+
+def test_git_diff_of_a_committed_store_reads_like_the_policy_diff(tmp_path, server):
+    config, git = committed_baseline(tmp_path, server)
+    server.page("/privacy", V2)
+    run_cli("check", "-c", str(config))
+    diff = git("diff", "--", "snapshots/acme/latest.md")
+    changed = [line for line in diff.splitlines() if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+    assert changed == [
+        "+- biometric information, such as face geometry and fingerprints",
+        "+We may use the information we collect to train our machine learning and artificial intelligence models.",
+    ]
+    assert "## How we use information" in diff  # the hunk's context names the section
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="store/core, not fixed here: every run rewrites snapshots/.lock (the pid) and state.json (last_checked), "
+    "so a scheduled job that commits snapshots/ makes a commit even when no policy changed",
+)
+def test_a_run_without_changes_leaves_a_committed_store_untouched(tmp_path, server):
+    config, git = committed_baseline(tmp_path, server)
+    assert run_cli("check", "-c", str(config)).returncode == 0
+    assert git("status", "--porcelain", "--", "snapshots") == ""
