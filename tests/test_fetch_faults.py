@@ -5,14 +5,20 @@ be reported when it begins and when it ends, and transient faults must be retrie
 """
 
 import gzip
+import http.server
 import json
 import socket
+import ssl
 import struct
+import threading
 import time
 
 import pytest
 
 from helpers import FIXTURES, Route, run_cli, write_config
+from policywatch import fetch
+from policywatch.config import PolicySpec
+from policywatch.fetch import Fetcher, FetchError
 from test_cli_check import V1
 
 FAST = ("--retries", "1", "--backoff", "0.05", "--workers", "32", "--per-host", "16")
@@ -197,7 +203,12 @@ def test_every_fault_is_classified_retried_and_never_replaces_history(tmp_path, 
     assert requests_to("/rate-limited-long") == 1  # Retry-After beyond a minute: give up at once
     assert requests_to("/cloudflare-503") == 1  # a bot wall is not retried
     assert requests_to("/slow-drip") == 2  # a dripping body hits the whole-download deadline and is retried
-    assert "did not arrive within 1 seconds" in policies["slow-drip"]["error"]["message"]
+    message = {name: policies[name]["error"]["message"] for name, (_, kind) in FAULTS.items() if kind}
+    assert message["slow-drip"] == "the page did not arrive within 1 seconds"
+    assert message["slow-headers"] == "no answer within 1 seconds"
+    assert message["reset-always"] == "Connection reset by peer"
+    assert message["truncated"] == "the connection closed after 300 bytes of the body, 99700 more were expected"
+    assert message["broken-gzip"].startswith("the body could not be decompressed (") and "header check" in message["broken-gzip"]
     assert "redirects" in policies["redirect-loop"]["error"]["message"]
     assert "decompression" in policies["gzip-bomb"]["error"]["message"]
     assert (tmp_path / "snapshots" / "shrunk" / "suspicious").is_dir()
@@ -269,6 +280,8 @@ def test_suspicious_capture_is_kept_aside_once_until_accepted(tmp_path, server):
     server.page("/privacy", SHRUNK)
     first = json.loads(run_cli("check", "-c", str(config), "-f", "json").stdout)["policies"][0]
     assert first["status"] == "suspicious" and first["error"]["new"]
+    # The same broken page with a new token in its markup: the same text, so the same capture.
+    server.page("/privacy", SHRUNK.replace(b"<body>", b'<body><script>var token = "b81f";</script>'))
     again = json.loads(run_cli("check", "-c", str(config), "-f", "json").stdout)["policies"][0]
     assert again["set_aside"] == first["set_aside"] and not again["error"]["new"]  # kept once, reported once
     assert len(list((tmp_path / "snapshots" / "acme" / "suspicious").iterdir())) == 1
@@ -280,3 +293,146 @@ def test_suspicious_capture_is_kept_aside_once_until_accepted(tmp_path, server):
     assert len(list((tmp_path / "snapshots" / "acme" / "versions").iterdir())) == 2
     assert run_cli("check", "-c", str(config)).returncode == 0
     assert run_cli("verify", "-c", str(config)).returncode == 0
+
+
+def spec_for(url, **fields):
+    return PolicySpec(id="acme", url=url, name="acme", **fields)
+
+
+def closed_port_url():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/privacy"
+
+
+@pytest.fixture
+def slept(monkeypatch):
+    """The waits between attempts, recorded instead of slept (the fetch itself is real)."""
+    waits = []
+    monkeypatch.setattr(fetch.time, "sleep", waits.append)
+    return waits
+
+
+def test_backoff_doubles_between_attempts_and_retry_after_wins(server, slept):
+    with Fetcher(retries=3, backoff=0.5) as fetcher:
+        url = server.page("/busy", "busy", status=503, content_type="text/plain")
+        with pytest.raises(FetchError) as failed:
+            fetcher.fetch(spec_for(url))
+        assert failed.value.kind == "http-503"
+        assert slept == [0.5, 1.0, 2.0] and len(server.requests) == 4
+
+        slept.clear()
+        server.routes["/limited"] = Route(handler=failing_first(1, lambda h: send(h, 429, b"later", [("Retry-After", "7")])))
+        assert fetcher.fetch(spec_for(server.url("/limited"))).status == 200
+        assert slept == [7.0]  # the server's Retry-After, not the backoff
+
+        slept.clear()
+        past = "Wed, 21 Oct 2015 07:28:00 GMT"
+        server.routes["/dated"] = Route(handler=failing_first(1, lambda h: send(h, 503, b"later", [("Retry-After", past)])))
+        assert fetcher.fetch(spec_for(server.url("/dated"))).status == 200
+        assert slept == [0.0]  # an HTTP date already past: retry at once
+
+        slept.clear()
+        with pytest.raises(FetchError) as refused:
+            fetcher.fetch(spec_for(closed_port_url()))
+        assert refused.value.kind == "network" and refused.value.message == "cannot connect (Connection refused)"
+        assert slept == [0.5, 1.0, 2.0]  # connection errors are transient too
+
+
+# A self-signed certificate for 127.0.0.1, valid until 2126 (made with `openssl req -x509 … -days 36500`).
+TEST_CERT = """-----BEGIN CERTIFICATE-----
+MIIBxjCCAWugAwIBAgIUXN4h7F7Uz5ZaRgSXiaB80S36WgYwCgYIKoZIzj0EAwIw
+GzEZMBcGA1UEAwwQcG9saWN5d2F0Y2ggdGVzdDAgFw0yNjExMjUxMDQzMDJaGA8y
+MTI2MTEwMTEwNDMwMlowGzEZMBcGA1UEAwwQcG9saWN5d2F0Y2ggdGVzdDBZMBMG
+ByqGSM49AgEGCCqGSM49AwEHA0IABJ1M5f0L0zxI2py+lCyhrrtvo74Qv/m8ec+Y
+jAbZ0NRK1TK8qkockR4XaaHmcLBQz7nCFFeACPODMr6+UOSJxaujgYowgYcwHQYD
+VR0OBBYEFNEtUowYRObuF0Em9TNSUUPH4h+6MB8GA1UdIwQYMBaAFNEtUowYRObu
+F0Em9TNSUUPH4h+6MA8GA1UdEwEB/wQFMAMBAf8wDwYDVR0RBAgwBocEfwAAATAO
+BgNVHQ8BAf8EBAMCAoQwEwYDVR0lBAwwCgYIKwYBBQUHAwEwCgYIKoZIzj0EAwID
+SQAwRgIhAI3fj9gvfc4iNMrReGTGwP1L88UgNkxZYN5wLkgY8qL/AiEA1IwfkQSj
++adxFEElvorc6HFrQPdqeXcrJhIndGol/WM=
+-----END CERTIFICATE-----
+"""
+TEST_KEY = """-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg4Y+Zu/NaoCwDF+jf
+iHOqES1EFPp2VAfULEuCVR4Eb8ehRANCAASdTOX9C9M8SNqcvpQsoa67b6O+EL/5
+vHnPmIwG2dDUStUyvKpKHJEeF2mh5nCwUM+5whRXgAjzgzK+vlDkicWr
+-----END PRIVATE KEY-----
+"""
+
+
+class _PolicyPage(http.server.BaseHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - stdlib signature
+        pass
+
+    def do_GET(self):  # noqa: N802 - stdlib name
+        send(self, 200, V1.encode())
+
+
+@pytest.fixture
+def tls_site(tmp_path):
+    """A real HTTPS server on 127.0.0.1 whose certificate no system trusts; returns (url, its cert file)."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert.write_text(TEST_CERT)
+    key.write_text(TEST_KEY)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _PolicyPage)
+    site.daemon_threads = True
+    site.socket = context.wrap_socket(site.socket, server_side=True)
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    yield f"https://127.0.0.1:{site.server_address[1]}/privacy", cert
+    site.shutdown()
+    site.server_close()
+
+
+def test_tls_certificates_are_verified_by_default_and_a_trusted_ca_is_accepted(tmp_path, tls_site):
+    url, cert = tls_site
+    config = write_config(tmp_path / "policies.yaml", [{"id": "acme", "url": url, "select": "main"}])
+    untrusted = {"REQUESTS_CA_BUNDLE": "", "CURL_CA_BUNDLE": ""}
+    refused = run_cli("check", "-c", str(config), "-f", "json", *FAST, env=untrusted)
+    assert refused.returncode == 3, refused.stderr
+    (policy,) = json.loads(refused.stdout)["policies"]
+    assert policy["error"]["kind"] == "network" and policy["error"]["message"].startswith("TLS error:"), policy
+    assert "certificate" in policy["error"]["hint"]
+    assert not (tmp_path / "snapshots" / "acme" / "versions").exists()
+
+    # The same server, its certificate trusted the standard way (a private CA bundle): the policy is read.
+    trusted = run_cli("check", "-c", str(config), "-f", "json", *FAST, env={"REQUESTS_CA_BUNDLE": str(cert)})
+    assert trusted.returncode == 0, trusted.stdout + trusted.stderr
+    assert json.loads(trusted.stdout)["policies"][0]["status"] == "new"
+
+
+def sectioned(sections, paragraphs):
+    """A policy of `sections` titled parts of `paragraphs` sentences each."""
+    parts = "".join(
+        f"<h2>Part {s}</h2>" + "".join(f"<p>In part {s} we explain rule {n} on how we keep records of kind {n}.</p>" for n in range(paragraphs))
+        for s in range(sections)
+    )
+    return f"<html><body><main><h1>Acme Privacy Policy</h1>{parts}</main></body></html>"
+
+
+def test_shrink_limit_is_configurable_and_losing_most_sections_is_suspicious(tmp_path, server):
+    full = sectioned(6, 10)
+    cases = {  # policy id: (its next page, extra config, expected status)
+        "shrunk": (sectioned(6, 3), {}, "suspicious"),  # 70% shorter, default limit 0.5
+        "shrunk-tolerated": (sectioned(6, 3), {"shrink_limit": 0.8}, "changed"),
+        "sections-lost": (sectioned(2, 30), {}, "suspicious"),  # as long as before, 7 headings down to 3
+        "grown": (sectioned(7, 10), {}, "changed"),
+    }
+    policies = [{"id": name, "url": server.page(f"/{name}", full), "select": "main", **extra} for name, (_, extra, _) in cases.items()]
+    config = write_config(tmp_path / "policies.yaml", policies)
+    assert run_cli("check", "-c", str(config)).returncode == 0
+    for name, (page, _, _) in cases.items():
+        server.page(f"/{name}", page)
+
+    result = run_cli("check", "-c", str(config), "-f", "json", "--fail-on", "none")
+    assert result.returncode == 3, result.stderr
+    policies = {p["id"]: p for p in json.loads(result.stdout)["policies"]}
+    assert {name: p["status"] for name, p in policies.items()} == {name: status for name, (_, _, status) in cases.items()}
+    assert "the text shrank from" in policies["shrunk"]["error"]["message"]
+    assert policies["sections-lost"]["error"]["message"].startswith("the number of sections fell from 7 to 3")
+    for name in ("shrunk", "sections-lost"):
+        assert len(list((tmp_path / "snapshots" / name / "versions").iterdir())) == 1
+        assert len(list((tmp_path / "snapshots" / name / "suspicious").iterdir())) == 1

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import email.utils
+import http.client
+import socket
 import threading
 import time
 from collections import defaultdict, deque
@@ -215,7 +217,11 @@ class Fetcher:
                 raise http_error(status, response.reason or "")
             content_type = response.headers.get("Content-Type")
             body = b""
-            if status != 304:
+            if status == 304:
+                # Read the empty body: an unread response closes its connection instead of returning it to the
+                # keep-alive pool, and a warm run of 304s then opened a new connection for every request.
+                response.raw.read()
+            else:
                 _check_readable(content_type)
                 body = _read_capped(response, spec.max_bytes, deadline)
                 _check_generic(content_type, body)
@@ -273,28 +279,44 @@ def classify_exception(error: Exception, timeout: float) -> tuple[FetchError, bo
     if isinstance(error, requests.TooManyRedirects):
         return FetchError(NETWORK, f"more than {MAX_REDIRECTS} redirects", "the URL redirects in a loop; use the final URL"), False
     if isinstance(error, (requests.exceptions.SSLError, urllib3.exceptions.SSLError)):
-        return FetchError(NETWORK, f"TLS error: {_short(error)}", "the site's certificate is not valid"), False
+        return FetchError(NETWORK, f"TLS error: {_reason(error)}", "the site's certificate is not valid (or not trusted by this machine)"), False
     if isinstance(error, (requests.exceptions.InvalidSchema, requests.exceptions.InvalidURL, requests.exceptions.MissingSchema)):
         return FetchError(NETWORK, f"unusable URL: {_short(error)}", "the site redirects to an address that is not a web page; check the URL"), False
     if isinstance(error, (requests.exceptions.ContentDecodingError, urllib3.exceptions.DecodeError)):
-        return FetchError(NETWORK, f"the body could not be decompressed: {_short(error)}", "the server sends a broken compressed body; it is retried on the next run"), False
+        return FetchError(NETWORK, f"the body could not be decompressed ({_reason(error)})", "the server sends a broken compressed body; it is retried on the next run"), False
     if isinstance(error, _TooSlow):
         return FetchError(NETWORK, f"the page did not arrive within {timeout:g} seconds", _UNREACHABLE_HINT), True
-    # Connection refused or reset, timeouts, a body cut short: the next attempt may well succeed.
+    if isinstance(error, (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)):
+        waited_for = "no connection" if isinstance(error, requests.ConnectTimeout) else "no answer"
+        return FetchError(NETWORK, f"{waited_for} within {timeout:g} seconds", _UNREACHABLE_HINT), True
+    # Connection refused or reset, a body cut short: the next attempt may well succeed.
     if isinstance(error, (requests.RequestException, urllib3.exceptions.HTTPError, OSError)):
-        return FetchError(NETWORK, _short(_innermost(error)), _UNREACHABLE_HINT), True
+        return FetchError(NETWORK, _reason(error), _UNREACHABLE_HINT), True
     return FetchError(NETWORK, f"unexpected error: {_short(error)}", "please report this as a policywatch bug"), False
 
 
-def _innermost(error: BaseException) -> BaseException:
-    """requests wraps urllib3 wraps the socket error: 'Connection reset by peer' is what the user needs."""
-    while True:
-        inner = getattr(error, "reason", None)
-        if not isinstance(inner, BaseException) and error.args and isinstance(error.args[-1], BaseException):
-            inner = error.args[-1]
-        if not isinstance(inner, BaseException):
-            return error
-        error = inner
+def _reason(error: BaseException) -> str:
+    """What went wrong, in words: requests wraps urllib3 wraps the socket error, whose text the user needs."""
+    chain = [error]
+    while (inner := _wrapped(chain[-1])) is not None and inner not in chain:
+        chain.append(inner)
+    innermost = chain[-1]
+    if isinstance(innermost, (urllib3.exceptions.IncompleteRead, http.client.IncompleteRead)):
+        received = innermost.partial if isinstance(innermost.partial, int) else len(innermost.partial)
+        return f"the connection closed after {received} bytes of the body, {innermost.expected} more were expected"
+    text = innermost.strerror if isinstance(innermost, OSError) and innermost.strerror else _short(innermost)
+    if isinstance(innermost, socket.gaierror):
+        return f"the host name was not found ({text})"
+    if any(isinstance(link, urllib3.exceptions.NewConnectionError) for link in chain):
+        return f"cannot connect ({text})"
+    return text
+
+
+def _wrapped(error: BaseException) -> BaseException | None:
+    for inner in (getattr(error, "reason", None), error.args[-1] if error.args else None, error.__cause__):
+        if isinstance(inner, BaseException):
+            return inner
+    return None
 
 
 def _short(error: BaseException) -> str:
