@@ -75,7 +75,7 @@ def test_state_round_trips_and_a_broken_state_is_only_a_cache_miss(tmp_path):
     assert store.state("acme") == PolicyState()
 
 
-def test_suspicious_capture_is_kept_aside_until_its_body_is_accepted(tmp_path):
+def test_suspicious_capture_is_kept_aside_until_its_text_is_accepted(tmp_path):
     store = Store(tmp_path)
     text = clausetext.dump(CLAUSES)
     meta = dataclasses.replace(meta_for(text, b"x"), reason="shrank")
@@ -84,9 +84,9 @@ def test_suspicious_capture_is_kept_aside_until_its_body_is_accepted(tmp_path):
     assert path.is_dir()
     (kept,) = store.suspicious("acme")
     assert kept.reason == "shrank"
-    store.discard_suspicious("acme", sha256(b"other body"))
+    store.discard_suspicious("acme", sha256(b"another text"))
     assert store.suspicious("acme") == [kept]
-    store.discard_suspicious("acme", kept.raw_sha256)
+    store.discard_suspicious("acme", kept.text_sha256)
     assert store.suspicious("acme") == []
     assert list((tmp_path / "acme" / "suspicious").iterdir()) == []  # no half folder, no temp name left
 
@@ -150,9 +150,12 @@ def test_recover_leaves_a_hand_edited_latest_md_for_verify(tmp_path):
     (tmp_path / "acme" / "latest.md").write_text("my own notes\n")
     assert store.recover() == []
     assert (tmp_path / "acme" / "latest.md").read_text() == "my own notes\n"
+    with pytest.raises(StoreError, match=f"{tmp_path / 'acme' / 'latest.md'}: matches no stored version"):
+        store.ensure_latest_md_intact("acme")  # what check and reprocess call before writing
     (tmp_path / "acme" / "latest.md").unlink()
     assert store.recover() == [tmp_path / "acme" / "latest.md"]
     assert (tmp_path / "acme" / "latest.md").read_text() == text
+    store.ensure_latest_md_intact("acme")
 
 
 def test_a_write_that_fails_is_a_store_error_naming_the_path(tmp_path):

@@ -156,6 +156,33 @@ def test_check_refuses_to_diff_against_a_corrupted_latest_version_and_never_over
     assert again["policies"][0]["error"]["kind"] == "store" and str(broken_meta) in again["policies"][0]["error"]["message"]
 
 
+def test_a_hand_edited_latest_md_is_reported_and_never_overwritten(recorded, site):
+    config, store = recorded
+    path, _ = damage(store, "latest")
+    edited = path.read_text()
+    site.page("/latest", V2.replace("We do not sell", "We never sell"))  # a real change that would rewrite latest.md
+    try:
+        result = run_cli("check", "-c", str(config), "latest", "other", "-f", "json")
+        assert result.returncode == 3, result.stderr
+        policies = {p["id"]: p for p in json.loads(result.stdout)["policies"]}
+        error = policies["latest"]["error"]
+        assert error["kind"] == "store" and error["message"].startswith(f"{path}: matches no stored version"), error
+        assert policies["other"]["status"] == "unchanged"
+        assert path.read_text() == edited and len(store.versions("latest")) == 2
+        refused = run_cli("reprocess", "-c", str(config), "latest")
+        assert refused.returncode == 3 and f"latest: error: {path}" in refused.stdout
+
+        # Deleting it, as the message says, lets the next check rewrite it and record the change.
+        path.unlink()
+        again = run_cli("check", "-c", str(config), "latest", "-f", "json", "--fail-on", "none")
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert json.loads(again.stdout)["policies"][0]["status"] == "changed"
+        assert path.read_text() == store.load_text(store.versions("latest")[-1])
+        assert verify_output(config, "latest") == (0, "")
+    finally:
+        site.page("/latest", V2)
+
+
 def test_reprocess_after_a_select_change_adds_an_upgrade_version_that_is_never_a_change(tmp_path, server):
     url = server.page("/privacy", WITH_ASIDE)
     config = write_config(tmp_path / "policies.yaml", [{"id": "acme", "url": url, "select": ["main", "aside"]}])

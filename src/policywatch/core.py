@@ -196,6 +196,8 @@ def _process(
 ) -> None:
     latest = store.latest(spec.id)
     report.previous_version = latest.version if latest else None
+    if latest is not None:
+        store.ensure_latest_md_intact(spec.id)
     if result.not_modified:
         if latest is None:
             raise FetchError("http-304", "the server answered 304 Not Modified with no stored version", "run again")
@@ -242,7 +244,7 @@ def _process(
     if reason and spec.id not in options.accept:
         report.status = SUSPICIOUS
         if options.update:
-            kept = [m for m in store.suspicious(spec.id) if m.raw_sha256 == raw_hash]
+            kept = [m for m in store.suspicious(spec.id) if m.text_sha256 == meta.text_sha256]
             path = store.suspicious_path(kept[0]) if kept else store.put_aside(dataclasses.replace(meta, reason=reason), text, result.body)
             report.set_aside = str(path)
         raise FetchError(SUSPICIOUS, f"{reason}; the previous version is kept", f"inspect the capture, then `policywatch check --accept {spec.id}` if it is right")
@@ -252,7 +254,7 @@ def _process(
         meta = dataclasses.replace(meta, changes=len(changes), findings=failing)
         report.version = store.add_version(meta, text, result.body).version
         if spec.id in options.accept:  # the capture set aside is now a version: no longer pending
-            store.discard_suspicious(spec.id, raw_hash)
+            store.discard_suspicious(spec.id, meta.text_sha256)
         _remember_validators(store, spec.id, state, result, raw_hash, options)
 
 

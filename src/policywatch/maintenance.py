@@ -183,7 +183,8 @@ def _reprocess_one(store: Store, policy_id: str, select: tuple[str, ...], remove
     latest = store.latest(policy_id)
     if latest is None:
         return Reprocessed(policy_id, NO_VERSIONS)
-    store.load_text(latest)  # refuse to build on a damaged version: verify names it
+    store.load_text(latest)  # refuse to build on a damaged version or a hand-edited latest.md: verify names them
+    store.ensure_latest_md_intact(policy_id)
     raw = store.load_raw(latest)
     try:
         clauses = normalize(raw, content_type=latest.content_type, url=latest.final_url, select=select, remove=remove)

@@ -282,10 +282,10 @@ class Store:
     def suspicious(self, policy_id: str) -> list[VersionMeta]:
         return [self.read_meta(folder) for folder in self.version_folders(policy_id, SUSPICIOUS)]
 
-    def discard_suspicious(self, policy_id: str, raw_sha256: str) -> None:
-        """Drop the set-aside captures of this body once it was accepted as a version."""
+    def discard_suspicious(self, policy_id: str, text_sha256: str) -> None:
+        """Drop the set-aside captures of this text once it was accepted as a version."""
         for meta in self.suspicious(policy_id):
-            if meta.raw_sha256 == raw_sha256:
+            if meta.text_sha256 == text_sha256:
                 self._discard(self.suspicious_path(meta))
 
     @staticmethod
@@ -339,21 +339,39 @@ class Store:
                 path.unlink(missing_ok=True)
         return removed
 
+    def latest_md_source(self, policy_id: str) -> VersionMeta | None:
+        """The stored version whose text latest.md holds (newest first); None when it is missing or holds
+        a text no version has (hand-edited, or a merge conflict)."""
+        path = self.policy_dir(policy_id) / LATEST
+        if not path.is_file():
+            return None
+        current = sha256(path.read_bytes())
+        for folder in reversed(self.version_folders(policy_id)):
+            meta = self.read_meta(folder)
+            if meta.text_sha256 == current:
+                return meta
+        return None
+
+    def ensure_latest_md_intact(self, policy_id: str) -> None:
+        """Refuse to go on (StoreError naming the path) when latest.md holds a text no version has, so that
+        a hand-edited file is reported and never silently overwritten."""
+        path = self.policy_dir(policy_id) / LATEST
+        if path.is_file() and self.latest_md_source(policy_id) is None:
+            raise StoreError(
+                f"{path}: matches no stored version (hand-edited?); it is left as it is: "
+                "delete it and the next check rewrites it from the newest version"
+            )
+
     def stale_latest(self, policy_id: str) -> VersionMeta | None:
         """The newest version when latest.md is missing or still holds an older version's text (a run died
         between writing the version and latest.md). A latest.md matching no version is left for `verify`."""
-        folders = self.version_folders(policy_id)
-        if not folders:
+        newest = self.latest(policy_id)
+        if newest is None:
             return None
-        newest = self.read_meta(folders[-1])
-        path = self.policy_dir(policy_id) / LATEST
-        if not path.exists():
+        if not (self.policy_dir(policy_id) / LATEST).exists():
             return newest
-        current = sha256(path.read_bytes())
-        if current == newest.text_sha256:
-            return None
-        older = {self.read_meta(folder).text_sha256 for folder in folders[:-1]}
-        return newest if current in older else None
+        source = self.latest_md_source(policy_id)
+        return newest if source is not None and source.version != newest.version else None
 
     def recover(self) -> list[Path]:
         """Undo what a killed run left half done: temp leftovers go, latest.md catches up. Hold the lock."""
