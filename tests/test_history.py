@@ -119,6 +119,8 @@ def test_diff_picks_versions_by_number_date_or_id(dated, old, new):
         (("show", "acme", "--at", "last tuesday"), "neither a version number nor an ISO date"),
         (("history", "nope"), "unknown policy id 'nope'"),
         (("history", "never-checked"), "no stored versions of 'never-checked' yet"),
+        (("history", "../snapshots/acme"), "not a policy id"),  # an id cannot reach outside the store
+        (("show", "/etc"), "not a policy id"),
         (("report", "--html", "out.html", "--since", "soon"), "neither a version number nor an ISO date"),
     ],
 )
@@ -221,3 +223,15 @@ def test_end_to_end_after_real_checks(tmp_path, server):
     assert "biometric" in diffed.stdout and f"]({url})" in diffed.stdout.replace("<", "").replace(">", "")
     listed = cli_json("list", "-c", str(config), "-f", "json")[1]["policies"]
     assert listed[0]["status"] == "changed" and listed[0]["last_change"]["version"] == data["versions"][1]["version"]
+
+
+def test_a_backwards_diff_says_so_and_an_empty_list_says_what_to_do(dated, tmp_path):
+    backwards = run_cli("diff", "acme", "-c", str(dated), "--from", "3", "--to", "1", "-f", "json")
+    (policy,) = json.loads(backwards.stdout)["policies"]
+    assert (policy["previous_version"], policy["version"]) == ("2026-06-20T08-00-00Z", "2026-01-10T08-00-00Z")
+    assert "runs backwards in time" in backwards.stderr
+    assert "backwards" not in run_cli("diff", "acme", "-c", str(dated), "--from", "1", "--to", "3").stderr
+    (tmp_path / "fresh").mkdir()
+    empty = write_config(tmp_path / "fresh" / "policies.yaml", [])
+    listed = run_cli("list", "-c", str(empty))
+    assert listed.returncode == 0 and "add one with `policywatch add URL`" in listed.stderr

@@ -103,6 +103,8 @@ def diff(env: Environment, policy_id, from_ref, to_ref, config_path, store_path,
         report = store_history.diff(policy_id, from_ref, to_ref, load_rulebook(config), threshold_of(fail_on))
     emit_reports(env, fmt, output, lambda formatter: formatter.check(report), store_history.store)
     (step,) = report.policies
+    if step.previous_version > step.version:  # allowed (what did an undo take away?), but say so
+        env.note("note: --from names a newer version than --to, so this diff runs backwards in time", style="yellow")
     env.note(f"{policy_id}: {step.previous_version} → {step.version}; {summary_line(report)}")
     return report.exit_status
 
@@ -130,7 +132,10 @@ def show(env: Environment, policy_id, at_ref, output, config_path, store_path):
 def list_policies(env: Environment, config_path, store_path, fmt, output):
     """List every configured policy with its last check, status and last change."""
     store_history, _ = open_history(config_path, store_path)
-    emit(env, LISTING_FORMATS[fmt](style_for(env, output)).policies(store_history.listing()), output)
+    rows = store_history.listing()
+    if not rows:
+        env.note("no policies: the config lists none and the store holds none; add one with `policywatch add URL`")
+    emit(env, LISTING_FORMATS[fmt](style_for(env, output)).policies(rows), output)
     return ExitStatus.OK
 
 
@@ -150,7 +155,8 @@ def report(env: Environment, ids, html_path, since, config_path, store_path):
         moment = parse_moment(since, day_end=False) if since else None
         timeline = store_history.timeline(ids, load_rulebook(config), None, since=moment, latest_only=moment is None)
     emit(env, HtmlReporter(ReportStyle(verbose=env.verbose)).check(timeline), html_path)
-    env.note(f"wrote {html_path}: {len(timeline.policies)} version(s) of {len({p.id for p in timeline.policies})} policies")
+    policies = len({p.id for p in timeline.policies})
+    env.note(f"wrote {html_path}: {len(timeline.policies)} version(s) of {policies} {'policy' if policies == 1 else 'policies'}")
     return ExitStatus.OK
 
 

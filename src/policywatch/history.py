@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timezone
 
 from policywatch.classify import Rulebook, assess
-from policywatch.config import Config
+from policywatch.config import Config, check_id
 from policywatch.core import CHANGED, NEW, UNCHANGED, CheckReport, PolicyReport
 from policywatch.diff import diff_clauses
 from policywatch.models import Severity
@@ -92,6 +92,9 @@ class History:
         self.specs = {spec.id: spec for spec in config.policies} if config is not None else {}
 
     def policy(self, policy_id: str) -> PolicyHistory:
+        problem = check_id(policy_id)
+        if problem:  # an id names a folder of the store: `../x` must not read outside it
+            raise HistoryError(f"not a policy id: {problem}")
         history = self._history(policy_id)
         if not history.versions:
             if policy_id in self.specs:
