@@ -76,6 +76,10 @@ def test_add_refuses_a_page_it_cannot_read_and_writes_nothing(tmp_path, server):
     config.write_text(HAND_WRITTEN)
     missing = run_cli("add", server.url("/nowhere"), "-c", str(config))
     assert missing.returncode == 3 and "404" in missing.stderr
+    assert f"{server.url('/nowhere')}: HTTP 404" in missing.stderr and "policies.yaml was not changed" in missing.stderr
+    refused = run_cli("add", "http://127.0.0.1:9/privacy", "-c", str(config))  # nothing listens on the discard port
+    assert refused.returncode == 3 and "http://127.0.0.1:9/privacy: cannot connect" in refused.stderr
+    assert "next run" not in refused.stderr  # `add` does not retry later, whatever `check` does
     nothing = run_cli("add", server.page("/p", V1), "-c", str(config), "--select", "#no-such-element")
     assert nothing.returncode == 3 and "--select" in nothing.stderr
     bad_selector = run_cli("add", server.page("/p", V1), "-c", str(config), "--select", "main[[")

@@ -58,7 +58,9 @@ def add(env: Environment, url, config_path, policy_id, name, select, remove, pre
     try:
         clauses = starter.preview(spec)
     except FetchError as error:  # the hint says what to try next: another URL or another --select
-        raise Abort(f"{error.message}; {error.hint}", ExitStatus.FAILED) from None
+        message = error.message if url in error.message else f"{url}: {error.message}"
+        hint = error.hint.split("; it is retried on the next run")[0]  # a promise of `check`, not of `add`
+        raise Abort(f"{message}; {hint}; {config.path} was not changed", ExitStatus.FAILED) from None
     sections = len({clause.section for clause in clauses})
     env.write(f"{policy_id}: {len(clauses)} clauses in {sections} section(s) from {url}\n")
     for clause in clauses[:preview_count]:
