@@ -1,9 +1,17 @@
 """`--format github`: GitHub Actions workflow commands, one per failing finding or policy error, safely escaped."""
 
 import json
+import os
 import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
-from helpers import run_cli, write_config
+import pytest
+import yaml
+
+from helpers import REPO, run_cli, write_config
 from policywatch.report.github import escape_data, escape_property, workflow_command
 from test_cli_check import V1, V2
 
@@ -85,3 +93,99 @@ def test_compare_and_scan_in_github_format(tmp_path):
     scan = run_cli("scan", str(tmp_path / "new.html"), "--format", "github")
     assert scan.returncode == 0
     assert any("ai-training" in title for _, title, _ in _commands(scan.stdout))
+
+
+WORKFLOW = REPO / "examples" / "github-workflow.yml"
+_STEP_OUTPUT = re.compile(r"\$\{\{\s*steps\.(\w+)\.outputs\.(\w+)\s*\}\}")
+
+
+def _expression(condition: str, outputs: dict, cwd: Path) -> bool:
+    """Evaluate the few GitHub expressions the example uses: always(), step outputs, ==/!=, &&/||, hashFiles."""
+    python = re.sub(r"\bsteps\.(\w+)\.outputs\.(\w+)", lambda m: repr(outputs.get(m.group(1), {}).get(m.group(2), "")), condition)
+    python = python.replace("always()", "True").replace("&&", " and ").replace("||", " or ")
+    python = re.sub(r"hashFiles\('([^']+)'\)", lambda m: repr("h" if (cwd / m.group(1)).exists() else ""), python)
+    return bool(eval(python, {"__builtins__": {}}))  # noqa: S307 - our own example's expressions only
+
+
+class Workflow:
+    """Runs the `run:` steps of examples/github-workflow.yml the way a runner does (bash -eo pipefail, the
+    GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files, `if:` conditions); `uses:` steps and the install are skipped."""
+
+    def __init__(self, repo: Path):
+        self.repo = repo
+        self.document = yaml.safe_load(WORKFLOW.read_text())
+        (self.steps,) = [job["steps"] for job in self.document["jobs"].values()]
+
+    def run(self) -> dict:
+        outputs: dict[str, dict] = {}
+        summary, output_file = self.repo.parent / "summary.md", self.repo.parent / "output"
+        summary.write_text("")
+        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "NO_COLOR": "1",
+               "GITHUB_STEP_SUMMARY": str(summary)}
+        failed_step = None
+        for step in self.steps:
+            condition = step.get("if")
+            if condition is None:
+                if failed_step:  # a failed step skips every later step without `if: always()`
+                    continue
+            elif not _expression(condition, outputs, self.repo):
+                continue
+            if "run" not in step or step["name"].startswith("Install"):
+                continue
+            output_file.write_text("")
+            script = _STEP_OUTPUT.sub(lambda m: outputs.get(m.group(1), {}).get(m.group(2), ""), step["run"])
+            result = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script], cwd=self.repo,
+                                    env={**env, "GITHUB_OUTPUT": str(output_file)}, capture_output=True, text=True, timeout=120)
+            if "id" in step:
+                outputs[step["id"]] = dict(line.split("=", 1) for line in output_file.read_text().splitlines())
+            if result.returncode != 0:
+                failed_step = failed_step or (step["name"], result.returncode, result.stdout)
+        return {"outputs": outputs, "failed": failed_step, "summary": summary.read_text()}
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_the_example_workflow_commits_versions_and_fails_on_risk(tmp_path, server):
+    document = yaml.safe_load(WORKFLOW.read_text())
+    triggers = document.get("on", document.get(True))  # YAML 1.1 reads a bare `on` as true
+    assert triggers["schedule"][0]["cron"] and "workflow_dispatch" in triggers
+
+    remote, repo = tmp_path / "remote.git", tmp_path / "repo"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    git(tmp_path, "clone", "-q", str(remote), str(repo))
+    git(repo, "config", "user.email", "t@example.org")
+    git(repo, "config", "user.name", "t")
+    write_config(repo / "policies.yaml", [{"id": "acme", "url": server.page("/privacy", V1), "select": "main"}])
+    git(repo, "add", "policies.yaml")
+    git(repo, "commit", "-q", "-m", "watch acme")
+    git(repo, "push", "-q", "origin", "HEAD")
+    workflow = Workflow(repo)
+
+    def pushed() -> list[str]:
+        return git(remote, "log", "--format=%s").splitlines()
+
+    baseline = workflow.run()
+    assert baseline["outputs"]["check"]["status"] == "0" and baseline["failed"] is None
+    assert pushed()[0].startswith("policywatch: new policy versions") and "## policywatch report" in baseline["summary"]
+    assert git(remote, "ls-tree", "-r", "--name-only", "HEAD", "snapshots/acme/").count("text.md") == 1
+
+    server.page("/privacy", V2)
+    risky = workflow.run()
+    assert risky["outputs"]["check"]["status"] == "1"
+    step, code, stdout = risky["failed"]
+    assert (step, code) == ("Fail on new risky clauses or newly failing policies", 1) and "new risky clauses" in stdout
+    assert len(pushed()) == 3  # the risky version is committed all the same
+    assert "biometric" in risky["summary"] and "<details>" in risky["summary"]
+
+    server.page("/privacy", "gone", status=404)
+    started = workflow.run()
+    assert started["outputs"]["check"]["status"] == "3" and "1 policies started failing" in started["failed"][2]
+    still = workflow.run()
+    assert still["outputs"]["check"]["status"] == "3" and still["failed"] is None  # reported once, not every day
+
+    (repo / "policies.yaml").write_text("policies: [oops\n")
+    broken = workflow.run()
+    assert broken["failed"][:2] == ("Check policies", 2) and "commit" not in broken["outputs"]

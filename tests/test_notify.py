@@ -143,3 +143,8 @@ def test_cron_wrapper_is_silent_unless_there_is_news(tmp_path, server):
     assert failing.returncode == 3 and "404" in failing.stdout
     still = cron()
     assert (still.returncode, still.stdout) == (3, "")  # already reported once
+    (watch / "policies.yaml").write_text("policies: [oops\n")
+    for _ in range(2):  # a config error is mailed on every run until it is fixed
+        broken = cron()
+        assert broken.returncode == 2 and broken.stdout.startswith("policywatch could not run (exit 2):")
+        assert "policies.yaml" in broken.stdout
