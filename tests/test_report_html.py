@@ -12,9 +12,9 @@ import pytest
 
 from helpers import REPO, run_cli
 from policywatch.classify import Rulebook
-from policywatch.core import CHANGED, UNCHANGED, CheckReport, PolicyReport
+from policywatch.core import CHANGED, UNCHANGED, CheckReport, CompareReport, PolicyReport
 from policywatch.history import History
-from policywatch.models import ADDED, Change, Clause, Severity
+from policywatch.models import ADDED, MODIFIED, Change, Clause, Finding, Severity
 from policywatch.report.base import ReportStyle
 from policywatch.report.html import HtmlReporter
 from policywatch.store import Store
@@ -171,3 +171,14 @@ def test_findings_are_visible_in_a_real_browser_and_the_page_prints(tmp_path):
     chromium(tmp_path, "--no-pdf-header-footer", f"--print-to-pdf={pdf}", out.as_uri())
     pages = len(re.findall(rb"/Type\s*/Page\b", pdf.read_bytes()))
     assert pages >= 4
+
+
+def test_a_modified_clause_is_shown_side_by_side_with_word_changes_and_evidence_marked():
+    change = Change(MODIFIED, Clause("We keep your data for 18 months."),
+                    Clause("We keep your data for 18 months and use it to train our machine learning models."),
+                    findings=[Finding("ai-training", Severity.HIGH, "new-risk", "train our machine learning", "AI training.")])
+    html = HtmlReporter().compare(CompareReport("old.html", "new.html", [change], Severity.HIGH))
+    before, after = re.search(r'<div class="sides"><div><h4>Before</h4>(.*?)</div><div><h4>After</h4>(.*?)</div></div>', html).groups()
+    assert "<ins>" not in before and "<del>" not in before  # nothing was taken away
+    assert '<mark class="risk" title="ai-training (high, new-risk)">train our machine learning</mark>' in after
+    assert re.search(r"<ins>[^<]*and use it to </ins>", after)

@@ -1,6 +1,10 @@
 """`--format sarif` and the --FORMAT-output files: valid SARIF 2.1.0 pointing at lines of the stored text."""
 
 import json
+import os
+import pty
+import subprocess
+import sys
 
 from helpers import run_cli, write_config
 from test_cli_check import V1, V2
@@ -139,3 +143,38 @@ def test_diff_of_older_versions_points_at_their_own_text_and_github_format_works
         assert _evidence_in(result, line)
     github = run_cli("diff", "acme", "-c", str(config), "--from", "1", "--to", "2", "--format", "github")
     assert github.returncode == 1 and "::error title=acme%3A new-risk biometric (high)::" in github.stdout
+
+
+def test_output_writes_any_format_to_a_file_and_nothing_to_stdout(tmp_path):
+    (tmp_path / "old.html").write_text(V1)
+    (tmp_path / "new.html").write_text(V2)
+    signatures = {
+        "text": lambda text: "biometric" in text,
+        "json": lambda text: json.loads(text)["schema"] == "policywatch/1",
+        "markdown": lambda text: text.startswith("## policywatch compare"),
+        "html": lambda text: text.startswith("<!DOCTYPE html>"),
+        "github": lambda text: text.startswith("::error title="),
+        "sarif": lambda text: json.loads(text)["version"] == "2.1.0",
+    }
+    for fmt, looks_right in signatures.items():
+        out = tmp_path / "reports" / f"report.{fmt}"
+        result = run_cli("compare", str(tmp_path / "old.html"), str(tmp_path / "new.html"), "-f", fmt, "-o", str(out))
+        assert result.returncode == 1 and result.stdout == "", (fmt, result.stderr)
+        assert looks_right(out.read_text(encoding="utf-8")), fmt
+
+
+def test_a_report_file_written_from_a_terminal_has_no_colour_codes(tmp_path):
+    (tmp_path / "old.html").write_text(V1)
+    (tmp_path / "new.html").write_text(V2)
+    out = tmp_path / "report.txt"
+    controller, terminal = pty.openpty()  # stdout is a real terminal, where colour is on
+    try:
+        command = [sys.executable, "-m", "policywatch", "compare", str(tmp_path / "old.html"), str(tmp_path / "new.html")]
+        environment = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+        on_screen = subprocess.run(command, stdout=terminal, stderr=subprocess.DEVNULL, env=environment, timeout=120)
+        assert on_screen.returncode == 1 and b"\x1b[" in os.read(controller, 1 << 20)
+        to_file = subprocess.run([*command, "-o", str(out)], stdout=terminal, stderr=subprocess.DEVNULL, env=environment, timeout=120)
+    finally:
+        os.close(terminal)
+        os.close(controller)
+    assert to_file.returncode == 1 and "biometric" in out.read_text() and "\x1b[" not in out.read_text()
