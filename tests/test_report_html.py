@@ -12,11 +12,12 @@ import pytest
 
 from helpers import REPO, run_cli
 from policywatch.classify import Rulebook
-from policywatch.core import CHANGED, UNCHANGED, CheckReport, CompareReport, PolicyReport
+from policywatch.core import CHANGED, ERROR, SUSPICIOUS, UNCHANGED, CheckReport, CompareReport, Failure, PolicyReport
 from policywatch.history import History
 from policywatch.models import ADDED, MODIFIED, Change, Clause, Finding, Severity
 from policywatch.report.base import ReportStyle
 from policywatch.report.html import HtmlReporter
+from policywatch.report.markdown import MarkdownReporter
 from policywatch.store import Store
 from test_cli_check import V1, V2
 from test_history import build_store
@@ -182,3 +183,15 @@ def test_a_modified_clause_is_shown_side_by_side_with_word_changes_and_evidence_
     assert "<ins>" not in before and "<del>" not in before  # nothing was taken away
     assert '<mark class="risk" title="ai-training (high, new-risk)">train our machine learning</mark>' in after
     assert re.search(r"<ins>[^<]*and use it to </ins>", after)
+
+
+def test_a_failed_or_suspicious_policy_says_why_and_where_the_capture_went():
+    failed = PolicyReport("gone", "Gone", "https://gone.test/p", ERROR, failure=Failure("http-404", "HTTP 404", "find its new URL"))
+    aside = "snapshots/acme/suspicious/2026-05-01T00-00-00Z"
+    odd = PolicyReport("acme", "Acme", "https://acme.test/p", SUSPICIOUS, version="2026-04-01T00-00-00Z", clauses=40,
+                       failure=Failure("suspicious", "lost 80% of its text", "inspect it"), set_aside=aside)
+    html = HtmlReporter().check(CheckReport([failed, odd], Severity.HIGH))
+    assert "<b>http-404</b>: HTTP 404" in html and " 0 clauses" not in html  # nothing was fetched, nothing counted
+    assert f"kept aside in <code>{aside}</code>" in html and "40 clauses" in html
+    markdown = MarkdownReporter().check(CheckReport([failed, odd], Severity.HIGH))
+    assert "**http-404**: HTTP 404" in markdown and f"kept aside in `{aside}`" in markdown

@@ -244,7 +244,7 @@ class HtmlReporter(Reporter):
             parts.append(f" · {_when(policy.previous_version)} → {_when(policy.version)}")
         elif policy.version:
             parts.append(f" · {_when(policy.version)}")
-        parts.append(f" · {policy.clauses} clauses</p>")
+        parts.append(f" · {policy.clauses} clauses</p>" if policy.version else "</p>")  # a failed fetch counted nothing
         if policy.recovered_from:
             parts.append(f"<p>Recovered (was failing: {escape(policy.recovered_from)}).</p>")
         if policy.failure is not None:
@@ -252,6 +252,8 @@ class HtmlReporter(Reporter):
                 f'<p class="failure"><b>{escape(policy.failure.kind)}</b>: {escape(policy.failure.message)}'
                 f'<br><span class="muted">Hint: {escape(policy.failure.hint)}</span></p>'
             )
+        if policy.set_aside:
+            parts.append(f'<p class="muted">The capture is kept aside in <code>{escape(policy.set_aside)}</code>.</p>')
         if policy.status == NEW:
             parts.append(f"<p>Baseline recorded: the first version seen of this policy ({policy.clauses} clauses).</p>")
         elif policy.status == UNCHANGED and not policy.changes:

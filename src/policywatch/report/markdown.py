@@ -141,6 +141,8 @@ class MarkdownReporter(Reporter):
             lines += [f"Recovered (was failing: `{policy.recovered_from}`).", ""]
         if policy.failure is not None:
             lines += [f"**{policy.failure.kind}**: {escape(policy.failure.message)}  ", f"_Hint: {escape(policy.failure.hint)}_", ""]
+        if policy.set_aside:
+            lines += [f"The capture is kept aside in {_code(policy.set_aside)}.", ""]
         if policy.status == NEW:
             lines += [f"Baseline recorded ({policy.clauses} clauses).", ""]
         return lines + _changes_block(policy.changes)
