@@ -82,6 +82,14 @@ def test_broken_yaml_names_the_line():
     assert "invalid YAML" in error.message
 
 
+@pytest.mark.parametrize(
+    "url", ["https://bücher.example/datenschutz", "http://[::1]:8080/privacy", "http://127.0.0.1:8080/x", "HTTPS://A.example/p?q=1#s"]
+)
+def test_urls_that_are_fine(url):
+    (policy,) = parse(f"policies:\n  - id: a\n    url: '{url}'\n").policies
+    assert policy.url == url
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "policies.yaml")
@@ -108,6 +116,11 @@ def test_starter_config_in_the_repo_is_valid():
         ("policies:\n  - id: lock\n    url: https://a.example\n", 2, "reserved name", "lock"),
         ("policies:\n  - id: a\n    url: javascript:alert(1)\n", 3, "http:// or https://", "a"),
         ("policies:\n  - id: a\n    url: 5\n", 3, "url must be a non-empty string", "a"),
+        ("policies:\n  - id: a\n    url: 'http://[::1'\n", 3, "malformed: Invalid IPv6 URL", "a"),
+        ("policies:\n  - id: a\n    url: 'https://a.example:99999/'\n", 3, "malformed: Port out of range", "a"),
+        ("policies:\n  - id: a\n    url: 'https://a.example/pri vacy'\n", 3, "spaces or control characters", "a"),
+        ("policies:\n  - id: a\n    url: \"https://a.example/\\0\"\n", 3, "spaces or control characters", "a"),
+        ("policies:\n  - id: a\n    url: 'https://a<b.example/'\n", 3, "invalid host", "a"),
         ("policies:\n  - id: a\n    url: https://a.example\n    select: 5\n", 4, "CSS selector or a list", "a"),
         ("policies:\n  - id: a\n    url: https://a.example\n    remove: ['p:::x']\n", 4, "invalid CSS selector", "a"),
         ("policies:\n  - id: a\n    url: https://a.example\n    max_bytes: 1.5\n", 4, "positive whole number", "a"),

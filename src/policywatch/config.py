@@ -20,6 +20,9 @@ _ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
 _RESERVED_IDS = {"con", "prn", "aux", "nul", "lock", "state"} | {f"com{i}" for i in range(10)} | {
     f"lpt{i}" for i in range(10)
 }
+_URL_FORBIDDEN = re.compile(r"[\s\x00-\x1f\x7f]")
+# A DNS name (letters of any script, digits, '-', '_'), an IPv4 address, or an IPv6 address without its brackets.
+_HOST = re.compile(r"^[\w.-]+$|^[0-9a-f:.]+(%[\w.-]+)?$")
 _TOP_KEYS = {"defaults", "policies", "rules", "ignore", "notify"}
 _POLICY_KEYS = {"id", "url", "name", "select", "remove", "headers", "timeout", "max_bytes", "shrink_limit"}
 _DEFAULT_KEYS = _POLICY_KEYS - {"id", "url", "name"}
@@ -127,11 +130,20 @@ def check_url(url: object) -> str | None:
     """The reason a URL cannot be watched, or None."""
     if not isinstance(url, str) or not url.strip():
         return "url must be a non-empty string"
-    parts = urlsplit(url.strip())
+    url = url.strip()
+    if _URL_FORBIDDEN.search(url):
+        return f"url {url!r} contains spaces or control characters (percent-encode them, e.g. %20)"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - reading it is what validates it
+    except ValueError as error:  # an unclosed [IPv6] bracket, a port out of range
+        return f"url {url!r} is malformed: {error}"
     if parts.scheme not in ("http", "https"):
         return f"url {url!r} must start with http:// or https://"
     if not parts.hostname:
         return f"url {url!r} has no host"
+    if not _HOST.match(parts.hostname):
+        return f"url {url!r} has an invalid host {parts.hostname!r}"
     return None
 
 
