@@ -142,6 +142,14 @@ def test_output_is_plain_when_not_a_terminal(tmp_path, server):
     assert "\x1b[" not in result.output
 
 
+@pytest.mark.parametrize("text", ["policies: []\n", "# everything commented out\n"])
+def test_a_config_without_policies_is_an_error_even_when_quiet(tmp_path, text):
+    (tmp_path / "policies.yaml").write_text(text)
+    result = run_cli("check", "-q", cwd=tmp_path)  # cron runs it quietly: silence would pass for a quiet day
+    assert result.returncode == 2
+    assert "policies.yaml: no policies to check" in result.stderr
+
+
 def test_unknown_policy_id_is_a_usage_error(tmp_path, server):
     config = setup_policy(tmp_path, server)
     result = run_cli("check", "-c", str(config), "nope")

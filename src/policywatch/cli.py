@@ -177,6 +177,8 @@ def cli(ctx: click.Context) -> None:
 def check(env: Environment, ids, config_path, store_path, no_update, fmt, output, fail_on, report_errors, accept, workers, per_host, delay, lock_wait, retries, backoff, shard):
     """Fetch the configured policies (or only IDS), report what changed and record the new versions."""
     config = open_config(config_path)
+    if not config.policies:  # an emptied config must not pass for a quiet day under cron
+        raise ConfigError("no policies to check: add one with `policywatch add URL`", config.path)
     rulebook = load_rulebook(config)
     for warning in rulebook.warnings:
         env.note(f"warning: {warning}", style="yellow")
