@@ -16,7 +16,6 @@ import time
 import pytest
 
 from helpers import FIXTURES, Route, run_cli, write_config
-from policywatch import fetch
 from policywatch.config import PolicySpec
 from policywatch.fetch import Fetcher, FetchError
 from test_cli_check import V1
@@ -138,6 +137,7 @@ FAULTS = {
     "truncated": (truncated, "network"),
     "empty-body": (Route(b""), "empty"),
     "empty-page": (Route((FIXTURES / "pages" / "empty.html").read_bytes()), "empty"),
+    "cookie-wall": (Route((FIXTURES / "pages" / "cookie_wall.html").read_bytes()), "empty"),  # no <main>: select misses
     "image": (Route(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 20, content_type="image/png"), "not-a-policy"),
     "octet-binary": (Route(bytes(range(256)) * 40, content_type="application/octet-stream"), "not-a-policy"),
     "octet-html": (Route(V1.encode(), content_type="application/octet-stream"), None),
@@ -208,6 +208,7 @@ def test_every_fault_is_classified_retried_and_never_replaces_history(tmp_path, 
     assert message["slow-headers"] == "no answer within 1 seconds"
     assert message["reset-always"] == "Connection reset by peer"
     assert message["truncated"] == "the connection closed after 300 bytes of the body, 99700 more were expected"
+    assert message["cookie-wall"] == "the selector 'main' matched nothing on the page"
     assert message["broken-gzip"].startswith("the body could not be decompressed (") and "header check" in message["broken-gzip"]
     assert "redirects" in policies["redirect-loop"]["error"]["message"]
     assert "decompression" in policies["gzip-bomb"]["error"]["message"]
@@ -306,16 +307,21 @@ def closed_port_url():
     return f"http://127.0.0.1:{port}/privacy"
 
 
-@pytest.fixture
-def slept(monkeypatch):
-    """The waits between attempts, recorded instead of slept (the fetch itself is real)."""
-    waits = []
-    monkeypatch.setattr(fetch.time, "sleep", waits.append)
-    return waits
+class RecordingFetcher(Fetcher):
+    """A real fetcher that records its waits between attempts instead of waiting."""
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        self.waits = []
+
+    def _interrupted_during(self, seconds):
+        self.waits.append(seconds)
+        return False
 
 
-def test_backoff_doubles_between_attempts_and_retry_after_wins(server, slept):
-    with Fetcher(retries=3, backoff=0.5) as fetcher:
+def test_backoff_doubles_between_attempts_and_retry_after_wins(server):
+    with RecordingFetcher(retries=3, backoff=0.5) as fetcher:
+        slept = fetcher.waits
         url = server.page("/busy", "busy", status=503, content_type="text/plain")
         with pytest.raises(FetchError) as failed:
             fetcher.fetch(spec_for(url))

@@ -148,3 +148,29 @@ def test_second_run_exits_naming_the_pid_or_waits_and_a_killed_holder_never_bloc
     assert (store_root / ".lock").read_text().strip() == str(stale.pid)
     after = run_cli("check", "-c", str(config))
     assert after.returncode == 0, after.stderr
+
+
+def test_ctrl_c_starts_no_more_fetches_and_leaves_a_clean_store(tmp_path, server):
+    gate = threading.Event()
+    for n in range(6):
+        server.routes[f"/slow{n}"] = Route(handler=gated_page(gate))
+    policies = [{"id": f"slow{n}", "url": server.url(f"/slow{n}"), "timeout": 2} for n in range(6)]
+    config = write_config(tmp_path / "policies.yaml", policies)
+    check = subprocess.Popen(
+        [sys.executable, "-m", "policywatch", "check", "-c", str(config), "--workers", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as at a terminal, even under a CI shell
+    )
+    deadline = time.monotonic() + 60
+    while len(server.requests) < 2 and time.monotonic() < deadline:  # both workers wait on a page
+        assert check.poll() is None, check.stderr.read()
+        time.sleep(0.01)
+    check.send_signal(signal.SIGINT)
+    check.communicate(timeout=60)  # the two running fetches end at their 2-second timeout
+    gate.set()
+    assert check.returncode != 0
+    assert len(server.requests) == 2  # the four queued policies were never fetched
+    clean = run_cli("verify", "-c", str(config))
+    assert clean.returncode == 0, clean.stdout + clean.stderr

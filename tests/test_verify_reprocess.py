@@ -264,3 +264,17 @@ def test_reprocess_refuses_a_damaged_version_and_a_selector_that_matches_nothing
     empty = run_cli("reprocess", "-c", str(config), "raw")
     assert empty.returncode == 3 and "raw: error:" in empty.stdout and "empty" in empty.stdout
     assert len(store.versions("raw")) == 2  # nothing recorded from a failed rebuild
+
+
+def test_a_mistyped_store_is_a_usage_error_and_an_unwritable_one_is_named(tmp_path, server):
+    config = write_config(tmp_path / "policies.yaml", [{"id": "acme", "url": server.page("/privacy", V1)}])
+    for command in ("verify", "reprocess"):
+        result = run_cli(command, "-c", str(config), "--store", str(tmp_path / "snapshtos"))
+        assert result.returncode == 2, (command, result.stderr)
+        assert f"{tmp_path / 'snapshtos'}: no snapshot store here" in result.stderr
+    assert not (tmp_path / "snapshtos").exists()  # never created by a command that only reads or repairs
+
+    (tmp_path / "file").write_text("not a folder")
+    blocked = run_cli("check", "-c", str(config), "--store", str(tmp_path / "file" / "snapshots"))
+    assert blocked.returncode == 3
+    assert blocked.stderr.strip() == f"policywatch: error: {tmp_path / 'file' / 'snapshots' / '.lock'}: cannot write (Not a directory)"

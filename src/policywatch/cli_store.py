@@ -7,10 +7,11 @@ from pathlib import Path
 import click
 
 from policywatch import maintenance
-from policywatch.cli import cli, command, open_config
+from policywatch.cli import Abort, cli, command, open_config
 from policywatch.environment import Environment
 from policywatch.models import ExitStatus
 from policywatch.store import Store
+
 
 def _store_options(function):
     """IDS, --config, --store and --wait, as `check` takes them."""
@@ -28,7 +29,7 @@ def verify(env: Environment, ids, config_path, store_path, lock_wait):
 
     Lists each problem with its path and repairs nothing. Exit 0 when clean, 3 when a problem was found.
     """
-    store = Store(Path(store_path)) if store_path else Store(open_config(config_path).default_store)
+    store = _existing(Store(Path(store_path)) if store_path else Store(open_config(config_path).default_store))
     with store.lock(wait=lock_wait):
         report = maintenance.verify(store, ids)
     for problem in report.problems:
@@ -48,7 +49,7 @@ def reprocess(env: Environment, ids, config_path, store_path, lock_wait):
     and which is never reported as a change of the policy. Older versions are left as they were.
     """
     config = open_config(config_path)
-    store = Store(Path(store_path) if store_path else config.default_store)
+    store = _existing(Store(Path(store_path) if store_path else config.default_store))
     with store.lock(wait=lock_wait):
         store.recover()
         results = maintenance.reprocess(store, config, ids)
@@ -58,6 +59,13 @@ def reprocess(env: Environment, ids, config_path, store_path, lock_wait):
     rebuilt = sum(1 for result in results if result.outcome == maintenance.REBUILT)
     env.note(f"reprocessed {len(results)} policies: {rebuilt} rebuilt, {len(failed)} failed")
     return ExitStatus.FAILED if failed else ExitStatus.OK
+
+
+def _existing(store: Store) -> Store:
+    """Maintenance never creates a store: a mistyped path is a usage error, not an empty, clean store."""
+    if not store.root.is_dir():
+        raise Abort(f"{store.root}: no snapshot store here (pass --store DIR, or run `policywatch check` first)", ExitStatus.USAGE)
+    return store
 
 
 def _describe(result: maintenance.Reprocessed) -> str:

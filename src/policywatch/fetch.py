@@ -155,6 +155,7 @@ class Fetcher:
         self.workers = workers
         self.retries, self.backoff = retries, backoff
         self._gate = _HostGate(per_host, delay)
+        self._stopping = threading.Event()  # the run was interrupted: no more attempts, no more waiting
         self._session = requests.Session()
         self._session.max_redirects = MAX_REDIRECTS
         self._session.verify = verify_tls
@@ -199,10 +200,13 @@ class Fetcher:
             if attempt >= self.retries:
                 raise failure
             delay = self.backoff * (2**attempt) if wait_seconds is None else wait_seconds
-            if delay > MAX_RETRY_AFTER:
+            if delay > MAX_RETRY_AFTER or self._interrupted_during(delay):
                 raise failure
-            time.sleep(delay)
             attempt += 1
+
+    def _interrupted_during(self, seconds: float) -> bool:
+        """Wait before another attempt; True when the run was interrupted meanwhile (or before)."""
+        return self._stopping.wait(seconds)
 
     def _get_once(self, spec: PolicySpec, headers: dict[str, str]) -> FetchResult:
         # `timeout` bounds the connection, every read, and the whole download (a server dripping bytes).
@@ -243,13 +247,18 @@ class Fetcher:
         pending = deque(_interleave_hosts(list(jobs)))
         in_flight: dict[Future, PolicySpec] = {}
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="fetch") as pool:
-            while pending or in_flight:
-                while pending and len(in_flight) < 2 * self.workers:
-                    spec, validators = pending.popleft()
-                    in_flight[pool.submit(self._fetch_or_error, spec, validators)] = spec
-                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                for future in done:
-                    yield in_flight.pop(future), future.result()
+            try:
+                while pending or in_flight:
+                    while pending and len(in_flight) < 2 * self.workers:
+                        spec, validators = pending.popleft()
+                        in_flight[pool.submit(self._fetch_or_error, spec, validators)] = spec
+                    done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        yield in_flight.pop(future), future.result()
+            except BaseException:  # Ctrl-C or a failure downstream: start no more fetches or retries
+                self._stopping.set()
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
 
     def _fetch_or_error(self, spec: PolicySpec, validators: Validators | None) -> FetchResult | FetchError:
         try:

@@ -159,9 +159,10 @@ class Store:
 
         An flock dies with its process, so a lock file left by a killed run never blocks the next one.
         """
-        self.root.mkdir(parents=True, exist_ok=True)
         path = self.root / LOCK
-        handle = open(path, "a+")
+        with _writing(path):
+            self.root.mkdir(parents=True, exist_ok=True)
+            handle = open(path, "a+")
         deadline = time.monotonic() + wait
         try:
             while True:
