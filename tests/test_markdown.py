@@ -4,7 +4,7 @@ import re
 
 from helpers import run_cli
 from policywatch.classify import Rulebook
-from policywatch.core import CompareReport
+from policywatch.core import CHANGED, NEW, UNCHANGED, CheckReport, CompareReport, PolicyReport
 from policywatch.history import History
 from policywatch.models import ADDED, MODIFIED, Change, Clause, Severity
 from policywatch.report.markdown import MAX_FULL_DIFF, MAX_FULL_DIFF_CHARS, MarkdownReporter, escape
@@ -75,3 +75,19 @@ def test_markdown_on_check_and_compare_from_the_command_line(tmp_path, server):
     (tmp_path / "new.html").write_text(V2)
     compared = run_cli("compare", str(tmp_path / "old.html"), str(tmp_path / "new.html"), "-f", "markdown")
     assert compared.returncode == 1 and "`biometric`" in compared.stdout
+
+
+def test_a_run_over_many_policies_still_fits_a_comment():
+    """Full diffs share one budget across the report; unchanged policies and baselines fold into one line."""
+    def changed(number: int) -> PolicyReport:
+        changes = [Change(ADDED, None, Clause(f"Policy {number} clause {i} " + "word " * 60)) for i in range(40)]
+        return PolicyReport(f"p{number}", f"Policy {number}", "https://example.org/p", CHANGED, changes,
+                            version="2026-05-01T00-00-00Z", previous_version="2026-04-01T00-00-00Z")
+
+    quiet = [PolicyReport(f"q{n}", f"Quiet {n}", "https://example.org/q", UNCHANGED if n % 2 else NEW) for n in range(1000)]
+    text = MarkdownReporter().check(CheckReport([changed(n) for n in range(30)] + quiet, Severity.HIGH))
+    assert len(text) < 65_536
+    assert text.count("<details>") == 30 and "… and 40 more" in text  # the last policies' diffs are left to the JSON
+    assert "And 500 new, 500 unchanged (the JSON report lists every policy)." in text and "Quiet 1" not in text
+    few = MarkdownReporter().check(CheckReport([changed(1), *quiet[:3]], Severity.HIGH))
+    assert "| [Quiet 1](<https://example.org/q>) | unchanged | 0 | — |" in few and "Baseline recorded" in few

@@ -8,17 +8,21 @@ untrusted: it is escaped so that it can neither inject markup nor @-mention peop
 from __future__ import annotations
 
 import re
+from collections import Counter
 
-from policywatch.core import CHANGED, ERROR, NEW, SUSPICIOUS, CheckReport, CompareReport, PolicyReport
+from policywatch.core import CHANGED, ERROR, NEW, SUSPICIOUS, UNCHANGED, CheckReport, CompareReport, PolicyReport
 from policywatch.diff import word_diff
 from policywatch.models import ADDED_PROTECTION, MODIFIED, MOVED, REMOVED, Change, Finding, ScannedClause
 from policywatch.report.base import Reporter, section_label, severity_counts, summary_line
 
 _ICON = {"high": "🔴", "medium": "🟠", "low": "🔵"}
 _PROTECTION_ICON = "🟢"
-# A policy's full diff stops at this many clauses or characters: a GitHub comment holds at most 65,536.
+# A GitHub comment holds at most 65,536 characters: a policy's full diff stops at this many clauses, and
+# the full diffs of a whole report share this many characters (a run may change many policies at once).
 MAX_FULL_DIFF = 150
 MAX_FULL_DIFF_CHARS = 30_000
+# Above this many unchanged policies and baselines, the summary table names only those that need attention.
+MAX_QUIET_ROWS = 20
 _SPECIAL = re.compile(r"([\\`*_\[\]{}<>|~#!])")
 _MENTION = re.compile(r"@(?=\w)")
 
@@ -86,7 +90,14 @@ def _findings_table(changes: list[Change]) -> list[str]:
     return lines + [""]
 
 
-def _changes_block(changes: list[Change]) -> list[str]:
+class _Budget:
+    """Characters left for the folded full diffs of one report."""
+
+    def __init__(self) -> None:
+        self.chars = MAX_FULL_DIFF_CHARS
+
+
+def _changes_block(changes: list[Change], budget: _Budget) -> list[str]:
     """Findings table, the clauses that carry findings in full view, then the whole diff folded."""
     lines = _findings_table(changes)
     flagged = [c for c in changes if c.findings]
@@ -102,12 +113,12 @@ def _changes_block(changes: list[Change]) -> list[str]:
     moved = len(changes) - len(visible)
     summary = f"Full diff: {len(visible)} changed clause(s)" + (f", {moved} moved" if moved else "")
     lines += [f"<details><summary>{summary}</summary>", ""]
-    shown, size = 0, 0
+    shown = 0
     for change in visible[:MAX_FULL_DIFF]:
         item = _change_item(change)
-        size += len(item)
-        if size > MAX_FULL_DIFF_CHARS:
+        if len(item) > budget.chars:
             break
+        budget.chars -= len(item)
         lines.append(item)
         shown += 1
     if shown < len(visible):
@@ -120,18 +131,31 @@ def _risk_cell(policy: PolicyReport) -> str:
     return ", ".join(f"{_ICON[level]} {count} {level}" for level, count in counts.items() if count) or "—"
 
 
+def _is_quiet(policy: PolicyReport) -> bool:
+    """Unchanged or a baseline: nothing for a reviewer to read."""
+    return policy.status in (UNCHANGED, NEW) and not policy.recovered_from and not policy.changes
+
+
 class MarkdownReporter(Reporter):
     def check(self, report: CheckReport) -> str:
+        quiet = [policy for policy in report.policies if _is_quiet(policy)]
+        folded = len(quiet) > MAX_QUIET_ROWS  # a first run over 1,000 policies is 1,000 baselines
+        listed = [policy for policy in report.policies if not (folded and _is_quiet(policy))]
         lines = ["## policywatch report", "", summary_line(report), ""]
         lines += ["| Policy | Status | Changes | Risk findings |", "|---|---|---|---|"]
-        for policy in report.policies:
+        for policy in listed:
             lines.append(f"| {_link(policy.name, policy.url)} | {policy.status} | {len(policy.changes)} | {_risk_cell(policy)} |")
         lines.append("")
-        for policy in report.policies:
-            lines += self._policy(policy)
+        if folded:
+            counts = Counter(policy.status for policy in quiet)
+            lines += [f"And {', '.join(f'{n} {status}' for status, n in sorted(counts.items()))} "
+                      "(the JSON report lists every policy).", ""]
+        budget = _Budget()
+        for policy in listed:
+            lines += self._policy(policy, budget)
         return "\n".join(lines)
 
-    def _policy(self, policy: PolicyReport) -> list[str]:
+    def _policy(self, policy: PolicyReport, budget: _Budget) -> list[str]:
         if policy.status not in (CHANGED, ERROR, SUSPICIOUS, NEW) and not policy.recovered_from:
             return []
         lines = [f"### {_link(policy.name, policy.url)} — {policy.status}", ""]
@@ -145,13 +169,13 @@ class MarkdownReporter(Reporter):
             lines += [f"The capture is kept aside in {_code(policy.set_aside)}.", ""]
         if policy.status == NEW:
             lines += [f"Baseline recorded ({policy.clauses} clauses).", ""]
-        return lines + _changes_block(policy.changes)
+        return lines + _changes_block(policy.changes, budget)
 
     def compare(self, report: CompareReport) -> str:
         lines = ["## policywatch compare", "", f"{_code(report.old)} → {_code(report.new)}", ""]
         if not report.changes:
             lines += ["No changes.", ""]
-        return "\n".join(lines + _changes_block(report.changes))
+        return "\n".join(lines + _changes_block(report.changes, _Budget()))
 
     def scan(self, location: str, clauses: list[ScannedClause]) -> str:
         lines = [f"## policywatch scan: {_code(location)}", ""]
