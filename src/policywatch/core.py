@@ -35,6 +35,9 @@ CHANGED = "changed"
 ERROR = "error"
 STATUSES = (NEW, UNCHANGED, CHANGED, ERROR, SUSPICIOUS)
 
+# Bodies processed in-process before worker processes start (see Processing).
+IN_PROCESS_FIRST = 8
+
 # When to report a policy's error: when it begins or ends (default), or on every run.
 REPORT_ERRORS_ON_CHANGE = "changes"
 REPORT_ERRORS_ALWAYS = "always"
@@ -149,7 +152,10 @@ def run_check(
     )
     # Bodies are processed in worker processes on large runs, so that parsing never competes with fetching for
     # the GIL; failures and 304s cost less than sending them to a worker.
-    processing = Processing(_check_one, (store, rulebook, options), processes_for(len(jobs)))
+    # Two workers per CPU: storing a version waits on fsync about as long as normalizing it takes (profiles in
+    # BENCHMARKS.md). The first few bodies are done here, so a warm run's handful of them starts no workers.
+    workers = processes_for(len(jobs), per_cpu=2)
+    processing = Processing(_check_one, (store, rulebook, options), workers, in_process_first=IN_PROCESS_FIRST)
     with fetcher, processing:
         for report in processing.map(fetcher.fetch_many(jobs), light=_nothing_to_parse):
             reports[report.id] = report
@@ -159,7 +165,7 @@ def run_check(
 
 
 def _nothing_to_parse(spec: PolicySpec, outcome: FetchResult | FetchError) -> bool:
-    return isinstance(outcome, FetchError) or outcome.not_modified
+    return isinstance(outcome, FetchError) or outcome.not_modified or not outcome.body
 
 
 def _check_one(spec: PolicySpec, outcome, store: Store, rulebook: Rulebook, options: CheckOptions) -> PolicyReport:
