@@ -12,7 +12,9 @@ import pytest
 import yaml
 
 from helpers import REPO, run_cli, write_config
-from policywatch.report.github import escape_data, escape_property, workflow_command
+from policywatch.core import CHANGED, ERROR, CheckReport, Failure, PolicyReport
+from policywatch.models import ADDED, Change, Clause, Finding, Severity
+from policywatch.report.github import GithubReporter, escape_data, escape_property, workflow_command
 from test_cli_check import V1, V2
 
 # A risky clause whose text carries the characters the runner treats specially.
@@ -93,6 +95,26 @@ def test_compare_and_scan_in_github_format(tmp_path):
     scan = run_cli("scan", str(tmp_path / "new.html"), "--format", "github")
     assert scan.returncode == 0
     assert any("ai-training" in title for _, title, _ in _commands(scan.stdout))
+
+
+
+def test_the_most_important_annotations_come_first_and_a_hidden_remainder_is_announced():
+    """GitHub shows 10 annotations of each level per step: high findings before failures, medium before low."""
+    def finding(severity: Severity, number: int) -> Change:
+        return Change(ADDED, None, Clause(f"Clause {number}."), [Finding(f"cat{number}", severity, "new-risk", f"Clause {number}")])
+
+    busy = PolicyReport("busy", "Busy", "https://busy.test/p", CHANGED,
+                        [finding(Severity.LOW, n) for n in range(3)] + [finding(Severity.HIGH, n) for n in range(3, 15)]
+                        + [finding(Severity.MEDIUM, 15)])
+    down = PolicyReport("down", "Down", "https://down.test/p", ERROR, failure=Failure("http-500", "HTTP 500", "later"))
+    commands = _commands(GithubReporter().check(CheckReport([down, busy], Severity.HIGH)))
+    errors = [title for level, title, _ in commands if level == "error"]
+    assert len(errors) == 12 + 1 + 1  # every finding and the failure stay in the log, plus one notice of the hidden ones
+    assert all("(high)" in title for title in errors[:9])
+    assert errors[9] == "policywatch%3A 4 more errors in the log"  # the 10th, the last one GitHub shows
+    assert errors[-1] == "down%3A http-500"  # a failure ranks after the findings of its level
+    warnings = [title for level, title, _ in commands if level == "warning"]
+    assert warnings == ["busy%3A new-risk cat15 (medium)"] + [f"busy%3A new-risk cat{n} (low)" for n in range(3)]
 
 
 WORKFLOW = REPO / "examples" / "github-workflow.yml"
