@@ -82,8 +82,11 @@ def test_failed_fetch_keeps_the_snapshot_reports_once_and_recovery(tmp_path, ser
     assert failed.returncode == 3
     assert "http-500" in failed.stdout
     again = run_cli("check", "-c", str(config), "-q")
-    assert again.returncode == 3
-    assert again.stdout == ""  # the same error is not reported again
+    assert (again.returncode, again.stdout, again.stderr) == (3, "", "")  # cron mails the same error only once
+    at_a_terminal = run_cli("check", "-c", str(config))
+    assert at_a_terminal.returncode == 3 and "http-500" not in at_a_terminal.stdout
+    assert "still failing since an earlier run, not repeated: acme (-v shows them)" in at_a_terminal.stderr
+    assert "http-500" in run_cli("check", "-c", str(config), "-v").stdout
     assert "http-500" in run_cli("check", "-c", str(config), "-q", "--report-errors", "always").stdout
     assert (tmp_path / "snapshots" / "acme" / "latest.md").read_text() == latest
 

@@ -206,6 +206,9 @@ def check(env: Environment, ids, config_path, store_path, no_update, fmt, output
         report = run_check(config, store, rulebook, ids, options, progress=advance)
     emit_reports(env, fmt, output, lambda formatter: formatter.check(report), store)
     env.note(summary_line(report))
+    repeated = [policy.id for policy in report.policies if policy.failure is not None and not policy.error_is_new]
+    if repeated and not env.verbose:  # the report leaves them out: say why the exit code is still 3
+        env.note(f"still failing since an earlier run, not repeated: {', '.join(repeated)} (-v shows them)")
     if config.notify and not no_update:  # --no-update would repeat the same news on every run
         try:
             notify.send(config.notify, report)
