@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 
 from helpers import REPO, run_cli, write_config
+from policywatch.core import CHANGED, ERROR, CheckReport, Failure, PolicyReport
+from policywatch.models import ADDED, Change, Clause, Finding, Severity
+from policywatch.notify import MAX_BODY, notification_for
 from test_cli_check import V1, V2
 
 
@@ -148,3 +151,23 @@ def test_cron_wrapper_is_silent_unless_there_is_news(tmp_path, server):
         broken = cron()
         assert broken.returncode == 2 and broken.stdout.startswith("policywatch could not run (exit 2):")
         assert "policies.yaml" in broken.stdout
+
+
+def test_a_large_run_fits_a_chat_message_with_the_risky_news_first():
+    def policy(number: int, severity: Severity | None) -> PolicyReport:
+        findings = [Finding("biometric", severity, "new-risk", "face geometry")] if severity else []
+        changes = [Change(ADDED, None, Clause(f"Clause {i}."), list(findings)) for i in range(15)]
+        return PolicyReport(f"p{number}", f"Policy {number}", f"https://example.org/{number}", CHANGED, changes)
+
+    quiet = [policy(n, None) for n in range(40)]
+    risky = policy(99, Severity.HIGH)
+    down = PolicyReport("down", "Down", "https://down.test/", ERROR, failure=Failure("http-500", "HTTP 500", "later"))
+    notification = notification_for(CheckReport([*quiet, down, risky], Severity.HIGH))
+    body = notification.body
+    assert len(body) <= MAX_BODY
+    assert body.startswith("Policy 99 (p99): 15 changed clause(s)\nhttps://example.org/99\n- high new-risk biometric")
+    assert body.index("Down (down): http-500") < body.index("Policy 0 (p0)")
+    assert body.splitlines()[-1].startswith("… ") and "policywatch diff ID" in body.splitlines()[-1]
+    assert notification.title == "policywatch: 41 changed, 15 risky finding(s), 1 failing"
+    small = notification_for(CheckReport([risky], Severity.HIGH)).body
+    assert small.count("- high new-risk biometric") == 15 and "cut to fit" not in small
