@@ -14,7 +14,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from policywatch.classify.prefilter import Requirements, requirements_of
@@ -79,13 +79,17 @@ def compile_cue(patterns: Sequence[str], terms: Mapping[str, str]) -> re.Pattern
     return _compile_all("|".join(f"(?:{p})" for p in expanded) or r"(?!)", expanded, patterns)
 
 
+def _phrases(numbered: Iterable[tuple[int, str]]) -> str:
+    """One regex for some phrases of a list; group `p<i>` tells which phrase matched. Whole words only."""
+    alternatives = "|".join(f"(?P<p{i}>{p})" for i, p in numbered)
+    return rf"(?<![\w-])(?:{alternatives})(?!\w)"
+
+
 def compile_phrases(patterns: Sequence[str], terms: Mapping[str, str]) -> re.Pattern | None:
-    """One regex for a list of phrases; group `p<i>` tells which phrase matched. Whole words only."""
     if not patterns:
         return None
     expanded = [expand_terms(p, terms) for p in patterns]
-    alternatives = "|".join(f"(?P<p{i}>{p})" for i, p in enumerate(expanded))
-    return _compile_all(rf"(?<![\w-])(?:{alternatives})(?!\w)", expanded, patterns)
+    return _compile_all(_phrases(enumerate(expanded)), expanded, patterns)
 
 
 @dataclass(frozen=True)
@@ -203,29 +207,38 @@ class ClauseReading:
 
 @dataclass(frozen=True)
 class CategoryRules:
+    """A category's compiled rules. Its patterns of all kinds are numbered in one sequence (patterns, then
+    protections, then always_risk), the numbering its `requirements` and the prefilter's answers use."""
+
     category: str
-    patterns: re.Pattern | None
-    protections: re.Pattern | None
-    always_risk: re.Pattern | None
+    kinds: tuple[tuple[str, tuple[str, ...]], ...]  # (kind, its expanded patterns)
     exclude: re.Pattern | None
-    requirements: Requirements  # what a clause must contain for any of the patterns to match
+    requirements: Requirements  # what a clause must contain for each pattern to match
+    # (kind, pattern numbers) → the regex of just those patterns, compiled on first use
+    _regexes: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def compile(cls, category: str, raw: Mapping[str, Sequence[str]], terms: Mapping[str, str]) -> CategoryRules:
-        matching = [expand_terms(p, terms) for kind in RULE_KINDS for p in raw.get(kind, ())]
-        return cls(
+        kinds = tuple((kind, tuple(expand_terms(p, terms) for p in raw.get(name, ()))) for name, kind in RULE_KINDS.items())
+        rules = cls(
             category,
-            compile_phrases(raw.get("patterns", ()), terms),
-            compile_phrases(raw.get("protections", ()), terms),
-            compile_phrases(raw.get("always_risk", ()), terms),
+            kinds,
             compile_phrases(raw.get("exclude", ()), terms),
-            requirements_of(matching),
+            requirements_of([pattern for _, expanded in kinds for pattern in expanded]),
         )
+        for (kind, expanded), name in zip(kinds, RULE_KINDS):
+            if expanded:  # compile every pattern now, so that a bad one is an error at load
+                rules._regexes[kind, tuple(range(len(expanded)))] = _compile_all(
+                    _phrases(enumerate(expanded)), expanded, raw[name]
+                )
+        return rules
 
-    def hits(self, reading: ClauseReading) -> list[Hit]:
+    def hits(self, reading: ClauseReading, possible: frozenset[int] | None = None) -> list[Hit]:
+        """The category's hits in a clause; `possible` are the numbers of the only patterns that can match
+        it (None: any may)."""
         found: list[tuple[int, tuple[int, int], str, Hit]] = []
         protected_segments: set[tuple[int, int]] = set()
-        for match, kind in self._matches(reading):
+        for match, kind in self._matches(reading, possible):
             segment = reading.segment(match.start())
             if self.exclude is not None and reading.search(self.exclude, match.start()):
                 continue
@@ -243,11 +256,19 @@ class CategoryRules:
             if not (kind == PATTERN and hit.polarity == RISK and segment in protected_segments)
         ]
 
-    def _matches(self, reading: ClauseReading) -> Iterable[tuple[re.Match, str]]:
-        for pattern, kind in ((self.patterns, PATTERN), (self.protections, PROTECTION_RULE), (self.always_risk, ALWAYS_RISK)):
-            if pattern is not None:
-                for match in pattern.finditer(reading.normalized):
-                    yield match, kind
+    def _matches(self, reading: ClauseReading, possible: frozenset[int] | None) -> Iterable[tuple[re.Match, str]]:
+        # Leaving out patterns that cannot match anywhere in the text changes no match of the others.
+        first = 0
+        for kind, expanded in self.kinds:
+            numbers = tuple(n for n in range(len(expanded)) if possible is None or first + n in possible)
+            first += len(expanded)
+            if not numbers:
+                continue
+            regex = self._regexes.get((kind, numbers))
+            if regex is None:
+                regex = self._regexes[kind, numbers] = re.compile(_phrases((n, expanded[n]) for n in numbers), FLAGS)
+            for match in regex.finditer(reading.normalized):
+                yield match, kind
 
     def _judge(self, reading: ClauseReading, match: re.Match, kind: str, segment: tuple[int, int]) -> Hit | None:
         rule = f"{self.category}/{kind}/{int(match.lastgroup[1:]) + 1}"

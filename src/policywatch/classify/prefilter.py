@@ -10,6 +10,7 @@ whose patterns has all its requirements met. It never changes what matches: it o
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 try:
@@ -38,29 +39,58 @@ def requirements_of(patterns: Sequence[str]) -> tuple[tuple[Requirement, ...], .
     return None if any(not requirements for requirements in result) else result
 
 
-def may_match(requirements: tuple[tuple[Requirement, ...], ...] | None, found: set[str]) -> bool:
-    if requirements is None:
-        return True
-    return any(all(not requirement.isdisjoint(found) for requirement in pattern) for pattern in requirements)
-
-
 class TriggerIndex:
-    """Finds every requirement string that occurs in a lower-cased text, in one regex scan."""
+    """Tells which patterns of which categories may match a lower-cased text, with one regex scan for every
+    requirement string.
+
+    Every (category, pattern, requirement) has a bit; a string's mask holds the bits of the requirements it
+    meets. A pattern may match when the text's strings together set all of its bits; only the patterns whose
+    most selective requirement is met are checked at all.
+    """
 
     def __init__(self, all_requirements: Iterable[tuple[tuple[Requirement, ...], ...] | None]):
-        strings = {s for requirements in all_requirements if requirements for pattern in requirements for r in pattern for s in r}
+        self._always: list[int] = []  # categories with a pattern that has no requirement
+        self._masks: dict[str, int] = defaultdict(int)
+        # string → (category, pattern, the bits of the pattern's requirements) of the patterns it anchors
+        self._first: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
+        bit = 0
+        for category, requirements in enumerate(all_requirements):
+            if requirements is None:
+                self._always.append(category)
+                continue
+            for pattern, pattern_requirements in enumerate(requirements):
+                need = sum(1 << (bit + number) for number in range(len(pattern_requirements)))
+                anchor = _most_selective(list(pattern_requirements))
+                for number, requirement in enumerate(pattern_requirements):
+                    for string in requirement:
+                        self._masks[string] |= 1 << (bit + number)
+                for string in anchor:
+                    self._first[string].append((category, pattern, need))
+                bit += len(pattern_requirements)
+        strings = set(self._masks)
         # At each position the trie yields the longest string starting there; the shorter strings that
         # are its prefixes are present too.
         self._prefixes = {s: frozenset(s[:end] for end in range(1, len(s) + 1) if s[:end] in strings) for s in strings}
         self._scan = re.compile(f"(?=({_trie_pattern(strings)}))") if strings else None
 
-    def found(self, lowered: str) -> set[str]:
-        if self._scan is None:
-            return set()
-        found: set[str] = set()
-        for longest in set(self._scan.findall(lowered)):
-            found |= self._prefixes[longest]
-        return found
+    def candidates(self, lowered: str) -> dict[int, frozenset[int] | None]:
+        """Category (by position) → the numbers of its patterns that may match the text (None: all may)."""
+        possible: dict[int, set[int]] = defaultdict(set)
+        if self._scan is not None:
+            found: set[str] = set()
+            for longest in set(self._scan.findall(lowered)):
+                found |= self._prefixes[longest]
+            mask = 0
+            for string in found:
+                mask |= self._masks[string]
+            first = self._first
+            for string in found:
+                for category, pattern, need in first.get(string, ()):
+                    if mask & need == need:
+                        possible[category].add(pattern)
+        answer: dict[int, frozenset[int] | None] = {category: frozenset(patterns) for category, patterns in possible.items()}
+        answer.update((category, None) for category in self._always)
+        return dict(sorted(answer.items()))
 
 
 def _trie_pattern(strings: Iterable[str]) -> str:

@@ -15,7 +15,7 @@ from importlib import resources
 
 import yaml
 
-from policywatch.classify.prefilter import TriggerIndex, may_match
+from policywatch.classify.prefilter import TriggerIndex
 from policywatch.classify.engine import RULE_KINDS, CategoryRules, ClauseReading, Cues, PatternError, compile_terms
 from policywatch.models import HEADING, Clause, Match, ScannedClause, Severity
 
@@ -113,17 +113,17 @@ class Rulebook:
         if clause.kind == HEADING:
             return []  # a heading is context for the clauses below it, never a finding by itself
         reading = ClauseReading(clause, self._cues)
-        found = self._triggers.found(reading.normalized.lower())
-        candidates = [rules for rules in self._rules if may_match(rules.requirements, found)]
+        candidates = self._triggers.candidates(reading.normalized.lower())
         if not candidates or self._cues.states_no_practice(clause):
             return []
         matches: list[Match] = []
         seen: set[tuple[str, str, str]] = set()
-        for rules in candidates:
+        for index, possible in candidates.items():
+            rules = self._rules[index]
             if any(entry.covers(rules.category, clause, policy_id) for entry in self._ignore):
                 continue
             category = self._by_id[rules.category]
-            for hit in rules.hits(reading):
+            for hit in rules.hits(reading, possible):
                 key = (hit.category, hit.polarity, hit.evidence.lower())
                 if key in seen:
                     continue
