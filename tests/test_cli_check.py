@@ -159,6 +159,18 @@ def test_unknown_policy_id_is_a_usage_error(tmp_path, server):
     assert result.returncode == 2 and "unknown policy id" in result.stderr
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="report/text.py (not ours to fix): a first sight under --no-update prints 'baseline recorded' though "
+    "nothing was recorded (PolicyReport.version is None); it should say the baseline was not stored",
+)
+def test_no_update_never_claims_a_baseline_was_recorded(tmp_path, server):
+    config = setup_policy(tmp_path, server)
+    result = run_cli("check", "-c", str(config), "--no-update")
+    assert result.returncode == 0 and not (tmp_path / "snapshots" / "acme").exists()
+    assert "recorded" not in result.stdout
+
+
 def test_default_config_and_store_are_in_the_working_directory_and_store_can_move(tmp_path, server):
     setup_policy(tmp_path, server)
     assert run_cli("check", cwd=tmp_path).returncode == 0  # ./policies.yaml, ./snapshots/
