@@ -171,10 +171,11 @@ def _nothing_to_parse(spec: PolicySpec, outcome: FetchResult | FetchError) -> bo
 def _check_one(spec: PolicySpec, outcome, store: Store, rulebook: Rulebook, options: CheckOptions) -> PolicyReport:
     state = store.state(spec.id)
     report = PolicyReport(spec.id, spec.name, spec.url, UNCHANGED)
+    kept = state  # saved once at the end, with the validators of the body accepted (each save is two fsyncs)
     try:
         if isinstance(outcome, FetchError):
             raise outcome
-        _process(spec, outcome, store, rulebook, options, state, report)
+        kept = _process(spec, outcome, store, rulebook, options, state, report)
     except FetchError as error:
         report.status = SUSPICIOUS if error.kind == SUSPICIOUS else ERROR
         report.failure = Failure(error.kind, error.message, error.hint)
@@ -187,7 +188,7 @@ def _check_one(spec: PolicySpec, outcome, store: Store, rulebook: Rulebook, opti
         report.status = ERROR
         report.failure = Failure("internal", f"{type(error).__name__}: {error}", "please report this as a policywatch bug")
         report.changes = []
-    _update_error_state(report, state, store, options)
+    _update_error_state(report, kept, store, options)
     return report
 
 
@@ -199,7 +200,8 @@ def _process(
     options: CheckOptions,
     state: PolicyState,
     report: PolicyReport,
-) -> None:
+) -> PolicyState:
+    """Process a fetched body into the report; returns the policy's state with the validators to remember."""
     latest = store.latest(spec.id)
     report.previous_version = latest.version if latest else None
     if latest is not None:
@@ -208,12 +210,11 @@ def _process(
         if latest is None:
             raise FetchError("http-304", "the server answered 304 Not Modified with no stored version", "run again")
         report.clauses = latest.clauses
-        return
+        return state
     raw_hash = sha256(result.body)
     if latest is not None and spec.id not in options.accept and _same_body(latest, state, raw_hash):
         report.clauses = latest.clauses
-        _remember_validators(store, spec.id, state, result, raw_hash, options)
-        return
+        return _with_validators(state, result, raw_hash)
     try:
         clauses = normalize(result.body, content_type=result.content_type, url=result.final_url, select=spec.select, remove=spec.remove)
     except NormalizeError as error:
@@ -228,23 +229,19 @@ def _process(
         # The very body of the latest version, read by a newer normalizer: a technical upgrade, not a change.
         if options.update:
             record_upgrade(store, latest, clauses, result.body)
-            _remember_validators(store, spec.id, state, result, raw_hash, options)
-        return
+        return _with_validators(state, result, raw_hash)
     meta = _version_meta(spec, result, text, clauses, raw_hash)
     if latest is None:
         report.status = NEW
         if options.update:
             report.version = store.add_version(meta, text, result.body).version
-            _remember_validators(store, spec.id, state, result, raw_hash, options)
-        return
+        return _with_validators(state, result, raw_hash)
     if meta.text_sha256 == latest.text_sha256:
-        _remember_validators(store, spec.id, state, result, raw_hash, options)
-        return
+        return _with_validators(state, result, raw_hash)
     old_text = store.load_text(latest)
     changes = assess(diff_clauses(clausetext.load(old_text), clauses), rulebook, spec.id)
     if not changes:  # only layout differs (e.g. a sentence joined to its paragraph): nothing to record
-        _remember_validators(store, spec.id, state, result, raw_hash, options)
-        return
+        return _with_validators(state, result, raw_hash)
     report.changes = changes
     reason = _suspicion(old_text, text, latest, meta, spec.shrink_limit)
     if reason and spec.id not in options.accept:
@@ -261,7 +258,7 @@ def _process(
         report.version = store.add_version(meta, text, result.body).version
         if spec.id in options.accept:  # the capture set aside is now a version: no longer pending
             store.discard_suspicious(spec.id, meta.text_sha256)
-        _remember_validators(store, spec.id, state, result, raw_hash, options)
+    return _with_validators(state, result, raw_hash)
 
 
 def _same_body(latest: VersionMeta, state: PolicyState, raw_hash: str) -> bool:
@@ -299,16 +296,12 @@ def _version_meta(spec: PolicySpec, result: FetchResult, text: str, clauses: lis
     )
 
 
-def _remember_validators(store: Store, policy_id: str, state: PolicyState, result: FetchResult, raw_hash: str, options: CheckOptions) -> None:
-    if options.update:
-        updated = dataclasses.replace(state, etag=result.etag, last_modified=result.last_modified, raw_sha256=raw_hash)
-        if updated != state:
-            store.save_state(policy_id, updated)
+def _with_validators(state: PolicyState, result: FetchResult, raw_hash: str) -> PolicyState:
+    return dataclasses.replace(state, etag=result.etag, last_modified=result.last_modified, raw_sha256=raw_hash)
 
 
 def _update_error_state(report: PolicyReport, state: PolicyState, store: Store, options: CheckOptions) -> None:
     """Report an error when it begins (or changes kind) and a recovery when it ends; remember it in the store."""
-    state = store.state(report.id)  # validators may have been updated while processing
     failure = report.failure
     now = dataclasses.replace(state, last_checked=_now_iso(), status=report.status)
     if failure is not None:
