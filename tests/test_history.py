@@ -235,3 +235,17 @@ def test_a_backwards_diff_says_so_and_an_empty_list_says_what_to_do(dated, tmp_p
     empty = write_config(tmp_path / "fresh" / "policies.yaml", [])
     listed = run_cli("list", "-c", str(empty))
     assert listed.returncode == 0 and "add one with `policywatch add URL`" in listed.stderr
+
+
+def test_the_newest_changes_across_policies_without_diffing_the_rest(tmp_path):
+    store = build_store(tmp_path / "snapshots")
+    previous = add_version(store, "beta", "2026-02-01T00:00:00", V1, None)
+    add_version(store, "beta", "2026-07-01T00:00:00", V2, previous)
+    history = History(store)
+    everything = history.timeline([], Rulebook.load(), None).policies
+    assert len(everything) == 5  # two baselines, three changes
+    newest = history.timeline([], Rulebook.load(), None, newest=2).policies
+    assert [(p.id, p.version) for p in newest] == [("acme", "2026-06-20T08-00-00Z"), ("beta", "2026-07-01T00-00-00Z")]
+    assert [p.changes for p in newest] == [p.changes for p in everything if p.version in {s.version for s in newest}]
+    recent = history.timeline(["acme"], Rulebook.load(), None, newest=5, since=parse_moment("2026-04-01", day_end=False))
+    assert [p.version for p in recent.policies] == ["2026-06-20T08-00-00Z"]

@@ -174,6 +174,6 @@ def feed(env: Environment, ids, since, limit, title, self_url, output, config_pa
     store_history, config = open_history(config_path, store_path)
     with history_errors():
         moment = parse_moment(since, day_end=False) if since else None
-        timeline = store_history.timeline(ids, load_rulebook(config), None, since=moment)
+        timeline = store_history.timeline(ids, load_rulebook(config), None, since=moment, newest=limit)
     emit(env, FeedReporter(title=title, self_url=self_url, limit=limit).check(timeline), output)
     return ExitStatus.OK

@@ -177,24 +177,30 @@ class History:
         threshold: Severity | None,
         since: datetime | None = None,
         latest_only: bool = False,
+        newest: int | None = None,
     ) -> CheckReport:
         """The recorded steps of each policy's history, oldest first: its baseline (status new), then each
         change. `latest_only` keeps only the newest change (the baseline if it never changed); `since`
-        drops steps recorded before that moment. Without ids: every policy that has a version."""
-        steps: list[PolicyReport] = []
+        drops steps recorded before that moment; `newest` keeps only the N most recent changes of all the
+        policies together, without baselines. Only the steps kept are diffed, so a feed of a long history
+        costs N diffs, not one per version ever stored. Without ids: every policy that has a version."""
         histories = [self.policy(policy_id) for policy_id in ids] if ids else [
             history for history in map(self._history, self.policy_ids()) if history.versions
         ]
+        chosen: list[tuple[PolicyHistory, int]] = []
         for history in histories:
-            versions = history.versions
-            chosen = [0, *change_indexes(history)]
+            indexes = [0, *change_indexes(history)]
             if latest_only:
-                chosen = chosen[-1:]
-            for index in chosen:
-                if since is not None and fetched_at(versions[index]) < since:
-                    continue
-                old = versions[index - 1] if index > 0 else None
-                steps.append(self._step(history, old, versions[index], rulebook))
+                indexes = indexes[-1:]
+            chosen += [(history, index) for index in indexes if since is None or fetched_at(history.versions[index]) >= since]
+        if newest is not None:
+            changes = [(history, index) for history, index in chosen if index > 0]
+            changes.sort(key=lambda step: fetched_at(step[0].versions[step[1]]), reverse=True)
+            chosen = changes[:newest][::-1]
+        steps = [
+            self._step(history, history.versions[index - 1] if index > 0 else None, history.versions[index], rulebook)
+            for history, index in chosen
+        ]
         return CheckReport(steps, threshold)
 
     def policy_ids(self) -> list[str]:
