@@ -12,8 +12,8 @@ from helpers import Route, run_cli, write_config
 from policywatch.maintenance import verify
 from policywatch.store import Store
 
-POLICIES = 20
-KILLS = 20
+POLICIES = 12
+KILLS = 15
 SEED = 20261125  # fixed, so that a failure can be replayed; the kill moments still spread over the run
 
 
