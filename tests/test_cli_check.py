@@ -1,4 +1,5 @@
-"""`policywatch check` end to end: real subprocesses against a real HTTP server on 127.0.0.1."""
+"""`policywatch check` end to end against a real HTTP server on 127.0.0.1: as real subprocesses where the process
+itself matters (exit codes, stdout/stderr, cron, the working directory), in-process for runs that repeat."""
 
 import json
 import shutil
@@ -34,6 +35,12 @@ V2 = PAGE.format(
     extra_items="<li>biometric information, such as face geometry and fingerprints</li>",
     extra_use=" We may use the information we collect to train our machine learning and artificial intelligence models.",
 )
+
+
+def run_in_process(*args: str) -> subprocess.CompletedProcess:
+    """The same command line through click's CliRunner: a second or third run costs no interpreter start."""
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
 
 
 def setup_policy(tmp_path, server, body=V1, **extra):
@@ -74,24 +81,24 @@ def test_baseline_then_risky_change_then_unchanged(tmp_path, server):
 
 def test_failed_fetch_keeps_the_snapshot_reports_once_and_recovery(tmp_path, server):
     config = setup_policy(tmp_path, server)
-    assert run_cli("check", "-c", str(config)).returncode == 0
+    assert run_in_process("check", "-c", str(config)).returncode == 0
     latest = (tmp_path / "snapshots" / "acme" / "latest.md").read_text()
 
     server.page("/privacy", "oops", status=500, content_type="text/plain")
-    failed = run_cli("check", "-c", str(config), "-q")
+    failed = run_in_process("check", "-c", str(config), "-q")
     assert failed.returncode == 3
     assert "http-500" in failed.stdout
     again = run_cli("check", "-c", str(config), "-q")
     assert (again.returncode, again.stdout, again.stderr) == (3, "", "")  # cron mails the same error only once
-    at_a_terminal = run_cli("check", "-c", str(config))
+    at_a_terminal = run_in_process("check", "-c", str(config))
     assert at_a_terminal.returncode == 3 and "http-500" not in at_a_terminal.stdout
     assert "still failing since an earlier run, not repeated: acme (-v shows them)" in at_a_terminal.stderr
-    assert "http-500" in run_cli("check", "-c", str(config), "-v").stdout
-    assert "http-500" in run_cli("check", "-c", str(config), "-q", "--report-errors", "always").stdout
+    assert "http-500" in run_in_process("check", "-c", str(config), "-v").stdout
+    assert "http-500" in run_in_process("check", "-c", str(config), "-q", "--report-errors", "always").stdout
     assert (tmp_path / "snapshots" / "acme" / "latest.md").read_text() == latest
 
     server.page("/privacy", V1)
-    recovered = run_cli("check", "-c", str(config), "-q")
+    recovered = run_in_process("check", "-c", str(config), "-q")
     assert recovered.returncode == 0
     assert "recovered" in recovered.stdout
 
@@ -102,7 +109,7 @@ def test_every_policy_is_attempted_when_one_fails(tmp_path, server):
         tmp_path / "policies.yaml",
         [{"id": "down", "url": "http://127.0.0.1:9/nothing-listens-here"}, {"id": "good", "url": good}],
     )
-    result = run_cli("check", "-c", str(tmp_path / "policies.yaml"), "--format", "json")
+    result = run_cli("check", "-c", str(tmp_path / "policies.yaml"), "--format", "json", "--retries", "0")
     assert result.returncode == 3
     statuses = {p["id"]: p for p in json.loads(result.stdout)["policies"]}
     assert statuses["down"]["status"] == "error" and statuses["down"]["error"]["kind"] == "network"
@@ -183,9 +190,9 @@ def test_default_config_and_store_are_in_the_working_directory_and_store_can_mov
 def test_a_risky_finding_outranks_a_failing_policy(tmp_path, server):
     url = server.page("/privacy", V1)
     config = write_config(tmp_path / "policies.yaml", [{"id": "acme", "url": url, "select": "main"}, {"id": "down", "url": server.url("/gone")}])
-    assert run_cli("check", "-c", str(config)).returncode == 3  # acme: baseline; down: http-404
+    assert run_in_process("check", "-c", str(config)).returncode == 3  # acme: baseline; down: http-404
     server.page("/privacy", V2)
-    result = run_cli("check", "-c", str(config), "-f", "json")
+    result = run_in_process("check", "-c", str(config), "-f", "json")
     assert result.returncode == 1
     statuses = {p["id"]: p["status"] for p in json.loads(result.stdout)["policies"]}
     assert statuses == {"acme": "changed", "down": "error"}
@@ -196,10 +203,10 @@ V_MEDIUM = PAGE.format(banner="", extra_items="<li>your job history and educatio
 
 def test_fail_on_levels_and_no_update(tmp_path, server):
     config = setup_policy(tmp_path, server)
-    run_cli("check", "-c", str(config))
+    run_in_process("check", "-c", str(config))
     server.page("/privacy", V_MEDIUM)
     levels = ("none", "high", "medium", "low")
-    exits = {level: run_cli("check", "-c", str(config), "--no-update", "--fail-on", level).returncode for level in levels}
+    exits = {level: run_in_process("check", "-c", str(config), "--no-update", "--fail-on", level).returncode for level in levels}
     assert exits == {"none": 0, "high": 0, "medium": 1, "low": 1}
     # --no-update wrote nothing, so every run above saw the same change.
     assert len(list((tmp_path / "snapshots" / "acme" / "versions").iterdir())) == 1
@@ -207,18 +214,18 @@ def test_fail_on_levels_and_no_update(tmp_path, server):
 
 def test_quiet_day_prints_nothing_and_verbose_lists_moved_clauses(tmp_path, server):
     config = setup_policy(tmp_path, server)
-    run_cli("check", "-c", str(config))
+    run_in_process("check", "-c", str(config))
     quiet = run_cli("check", "-c", str(config), "-q")  # what cron mails: nothing at all when nothing changed
     assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
-    assert "acme  unchanged" in run_cli("check", "-c", str(config)).stdout
+    assert "acme  unchanged" in run_in_process("check", "-c", str(config)).stdout
 
     sharing = "<p>We do not sell your personal information.</p>\n<p>We share information with service providers who process it on our behalf.</p>"
     swapped = "<p>We share information with service providers who process it on our behalf.</p>\n<p>We do not sell your personal information.</p>"
     server.page("/privacy", V1.replace(sharing, swapped))
-    brief = run_cli("check", "-c", str(config), "--no-update")
+    brief = run_in_process("check", "-c", str(config), "--no-update")
     assert brief.returncode == 0 and "moved without changing (-v lists them)" in brief.stdout
     assert "added" not in brief.stdout and "removed" not in brief.stdout  # a move is never remove + add
-    detailed = run_cli("check", "-c", str(config), "--no-update", "-v")
+    detailed = run_in_process("check", "-c", str(config), "--no-update", "-v")
     assert "moved in Acme Privacy Policy › Sharing" in detailed.stdout
 
 
@@ -233,7 +240,7 @@ def committed_baseline(tmp_path, server):
 
     config = setup_policy(tmp_path, server)
     git("init", "-q")
-    run_cli("check", "-c", str(config))
+    run_in_process("check", "-c", str(config))
     git("add", "snapshots")
     git("commit", "-q", "-m", "baseline")
     return config, git
@@ -242,7 +249,7 @@ def committed_baseline(tmp_path, server):
 def test_git_diff_of_a_committed_store_reads_like_the_policy_diff(tmp_path, server):
     config, git = committed_baseline(tmp_path, server)
     server.page("/privacy", V2)
-    run_cli("check", "-c", str(config))
+    run_in_process("check", "-c", str(config))
     diff = git("diff", "--", "snapshots/acme/latest.md")
     changed = [line for line in diff.splitlines() if line[:1] in "+-" and not line.startswith(("+++", "---"))]
     assert changed == [
@@ -259,5 +266,5 @@ def test_git_diff_of_a_committed_store_reads_like_the_policy_diff(tmp_path, serv
 )
 def test_a_run_without_changes_leaves_a_committed_store_untouched(tmp_path, server):
     config, git = committed_baseline(tmp_path, server)
-    assert run_cli("check", "-c", str(config)).returncode == 0
+    assert run_in_process("check", "-c", str(config)).returncode == 0
     assert git("status", "--porcelain", "--", "snapshots") == ""

@@ -10,8 +10,10 @@ from policywatch.demo.run import POLICY_ID, run_demo
 from policywatch.models import ADDED, NEW_RISK, ExitStatus
 
 
-def test_demo_records_a_baseline_then_reports_the_x_style_additions():
+def test_demo_records_a_baseline_then_reports_the_x_style_additions_and_leaves_nothing_behind(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the demo's site and store go
     runs = list(run_demo())
+    assert list(tmp_path.iterdir()) == []
     assert len(runs) == 2
     (_, baseline), (_, update) = runs
     assert [p.status for p in baseline.policies] == [NEW] and baseline.exit_status == ExitStatus.OK
@@ -21,13 +23,6 @@ def test_demo_records_a_baseline_then_reports_the_x_style_additions():
     added_risks = {f.category for c in policy.changes if c.kind == ADDED for f in c.findings if f.event == NEW_RISK}
     assert {"biometric", "employment-education", "ai-training"} <= added_risks
     assert update.exit_status == ExitStatus.RISK
-
-
-def test_demo_leaves_nothing_behind(tmp_path, monkeypatch):
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the demo's temporary store goes
-    monkeypatch.chdir(tmp_path)
-    list(run_demo())
-    assert list(tmp_path.iterdir()) == []
 
 
 def test_demo_command_shows_both_runs_and_exits_0(tmp_path):
