@@ -151,11 +151,11 @@ def test_recover_leaves_a_hand_edited_latest_md_for_verify(tmp_path):
     assert store.recover() == []
     assert (tmp_path / "acme" / "latest.md").read_text() == "my own notes\n"
     with pytest.raises(StoreError, match=f"{tmp_path / 'acme' / 'latest.md'}: matches no stored version"):
-        store.ensure_latest_md_intact("acme")  # what check and reprocess call before writing
+        store.ensure_latest_md_intact(store.latest("acme"))  # what check and reprocess call before writing
     (tmp_path / "acme" / "latest.md").unlink()
     assert store.recover() == [tmp_path / "acme" / "latest.md"]
     assert (tmp_path / "acme" / "latest.md").read_text() == text
-    store.ensure_latest_md_intact("acme")
+    store.ensure_latest_md_intact(store.latest("acme"))
 
 
 def test_a_write_that_fails_is_a_store_error_naming_the_path(tmp_path):

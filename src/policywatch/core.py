@@ -205,7 +205,7 @@ def _process(
     latest = store.latest(spec.id)
     report.previous_version = latest.version if latest else None
     if latest is not None:
-        store.ensure_latest_md_intact(spec.id)
+        store.ensure_latest_md_intact(latest)
     if result.not_modified:
         if latest is None:
             raise FetchError("http-304", "the server answered 304 Not Modified with no stored version", "run again")

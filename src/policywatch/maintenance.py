@@ -181,7 +181,7 @@ def _reprocess_one(store: Store, policy_id: str, select: tuple[str, ...], remove
     if latest is None:
         return Reprocessed(policy_id, NO_VERSIONS)
     store.load_text(latest)  # refuse to build on a damaged version or a hand-edited latest.md: verify names them
-    store.ensure_latest_md_intact(policy_id)
+    store.ensure_latest_md_intact(latest)
     raw = store.load_raw(latest)
     try:
         clauses = normalize(raw, content_type=latest.content_type, url=latest.final_url, select=select, remove=remove)

@@ -353,11 +353,13 @@ class Store:
                 return meta
         return None
 
-    def ensure_latest_md_intact(self, policy_id: str) -> None:
+    def ensure_latest_md_intact(self, newest: VersionMeta) -> None:
         """Refuse to go on (StoreError naming the path) when latest.md holds a text no version has, so that
         a hand-edited file is reported and never silently overwritten."""
-        path = self.policy_dir(policy_id) / LATEST
-        if path.is_file() and self.latest_md_source(policy_id) is None:
+        path = self.policy_dir(newest.policy_id) / LATEST
+        if not path.is_file() or sha256(path.read_bytes()) == newest.text_sha256:
+            return  # the usual case, settled without reading the older versions
+        if self.latest_md_source(newest.policy_id) is None:
             raise StoreError(
                 f"{path}: matches no stored version (hand-edited?); it is left as it is: "
                 "delete it and the next check rewrites it from the newest version"
