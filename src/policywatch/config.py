@@ -21,6 +21,8 @@ _RESERVED_IDS = {"con", "prn", "aux", "nul", "lock", "state"} | {f"com{i}" for i
     f"lpt{i}" for i in range(10)
 }
 _URL_FORBIDDEN = re.compile(r"[\s\x00-\x1f\x7f]")
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # an RFC 9110 token
+_HEADER_VALUE_FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # tab is allowed inside a value
 # A DNS name (letters of any script, digits, '-', '_'), an IPv4 address, or an IPv6 address without its brackets.
 _HOST = re.compile(r"^[\w.-]+$|^[0-9a-f:.]+(%[\w.-]+)?$")
 _TOP_KEYS = {"defaults", "policies", "rules", "ignore", "notify"}
@@ -182,6 +184,19 @@ class _Validator:
                 self.fail(f"{key}: invalid CSS selector {selector!r}: {error}", line=owner.line_of(key), policy=policy)
         return tuple(value)
 
+    def headers(self, value: object, owner: YamlMap, policy: str | None) -> dict[str, str]:
+        line = owner.line_of("headers")
+        if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, (str, int)) for k, v in value.items()):
+            self.fail("headers must be a mapping of header names to strings", line=line, policy=policy)
+        for name, header_value in value.items():
+            # Caught here, a bad header is a config error (exit 2) instead of a failed fetch on every run.
+            where = value.line_of(name) if isinstance(value, YamlMap) else line
+            if not _HEADER_NAME.match(name):
+                self.fail(f"header name {name!r} is not a valid HTTP header name", line=where, policy=policy)
+            if _HEADER_VALUE_FORBIDDEN.search(str(header_value)):
+                self.fail(f"header {name!r} has a line break or control character in its value", line=where, policy=policy)
+        return {name: str(header_value).strip() for name, header_value in value.items()}
+
     def number(self, value: object, key: str, owner: YamlMap, policy: str | None, *, integer: bool = False):
         ok = isinstance(value, int) if integer else isinstance(value, (int, float))
         if isinstance(value, bool) or not ok or value <= 0:
@@ -196,11 +211,7 @@ class _Validator:
             if key in ("select", "remove"):
                 out[key] = self.string_list(value, key, entry, policy)
             elif key == "headers":
-                if not isinstance(value, dict) or not all(
-                    isinstance(k, str) and isinstance(v, (str, int)) for k, v in value.items()
-                ):
-                    self.fail("headers must be a mapping of header names to strings", line=entry.line_of(key), policy=policy)
-                out[key] = {k: str(v) for k, v in value.items()}
+                out[key] = self.headers(value, entry, policy)
             elif key == "timeout":
                 out[key] = float(self.number(value, key, entry, policy))
             elif key == "max_bytes":
