@@ -145,7 +145,8 @@ def assert_check_schema(report: dict) -> None:
     assert report["summary"]["exit_code"] in (0, 1, 2, 3)
 
 
-def test_output_is_plain_when_not_a_terminal(tmp_path, server):
+def test_output_is_plain_when_not_a_terminal(tmp_path, server, monkeypatch):
+    monkeypatch.delenv("NO_COLOR", raising=False)  # only the missing terminal may turn colour off here
     config = setup_policy(tmp_path, server)
     result = CliRunner().invoke(cli, ["check", "-c", str(config)])
     assert result.exit_code == 0

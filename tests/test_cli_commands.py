@@ -1,4 +1,5 @@
-"""compare, scan, demo and the general CLI contract, as real subprocesses."""
+"""compare, scan and the general CLI contract: real subprocesses, a real pseudo-terminal, and CliRunner where
+a command runs many times (--help of every command, the corpus pairs)."""
 
 import json
 import os
