@@ -278,6 +278,7 @@ def demo(env: Environment, fmt):
 
     style = ReportStyle(color=env.stdout_color, verbose=env.verbose, quiet=False)
     runs = list(run_demo())
+    broken = any(policy.failure is not None for _, report in runs for policy in report.policies)
     if fmt != "text":  # machine formats are one document each: the run after the update (the first is a baseline)
         runs = runs[-1:]
     for title, report in runs:
@@ -285,6 +286,9 @@ def demo(env: Environment, fmt):
             env.write(f"\n== {title} ==\n\n")
         env.write(reporter(fmt, style).check(report))
         env.note(summary_line(report))
+    if broken:  # a demo that could not reach its own sample site showed nothing: it must not pass
+        env.error("the demo could not check its sample policy on 127.0.0.1 (see the error in the report)")
+        return ExitStatus.FAILED
     env.note("This was a demo: a real `policywatch check` would have exited with the code above.")
     return ExitStatus.OK
 

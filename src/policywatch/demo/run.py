@@ -41,6 +41,24 @@ def serve_directory(root: Path) -> Iterator[str]:
         server.server_close()
 
 
+@contextlib.contextmanager
+def _no_proxy_for_loopback() -> Iterator[None]:
+    """The sample site is on this machine: an http_proxy of the environment (a company network, CI) must not get
+    the demo's requests, and nothing else in the process should see a change once the demo is over."""
+    names = ("no_proxy", "NO_PROXY")
+    saved = {name: os.environ.get(name) for name in names}
+    for name in names:
+        os.environ[name] = ",".join(filter(None, (saved[name], "127.0.0.1")))
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def _publish(sample: str, target: Path, age_seconds: int) -> None:
     with resources.as_file(resources.files("policywatch.demo") / sample) as source:
         shutil.copyfile(source, target)
@@ -57,7 +75,7 @@ def run_demo() -> Iterator[tuple[str, CheckReport]]:
         site.mkdir()
         page = site / "privacy.html"
         _publish("policy_v1.html", page, age_seconds=3600)
-        with serve_directory(site) as base_url:
+        with serve_directory(site) as base_url, _no_proxy_for_loopback():
             config_path = work / "policies.yaml"
             config_path.write_text(
                 "policies:\n"
