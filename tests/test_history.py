@@ -249,3 +249,24 @@ def test_the_newest_changes_across_policies_without_diffing_the_rest(tmp_path):
     assert [p.changes for p in newest] == [p.changes for p in everything if p.version in {s.version for s in newest}]
     recent = history.timeline(["acme"], Rulebook.load(), None, newest=5, since=parse_moment("2026-04-01", day_end=False))
     assert [p.version for p in recent.policies] == ["2026-06-20T08-00-00Z"]
+
+
+def test_a_damaged_policy_does_not_hide_the_others(tmp_path):
+    store = build_store(tmp_path / "snapshots")
+    previous = add_version(store, "beta", "2026-02-01T00:00:00", V1, None)
+    add_version(store, "beta", "2026-07-01T00:00:00", V2, previous)
+    (tmp_path / "snapshots" / "acme" / "versions" / "2026-01-10T08-00-00Z" / "meta.json").write_text("{")
+    options = ("--store", str(tmp_path / "snapshots"))
+    listed = run_cli("list", *options, "-f", "json", cwd=tmp_path)
+    assert listed.returncode == 3 and "acme: " in listed.stderr and "meta.json" in listed.stderr
+    rows = {row["id"]: row for row in json.loads(listed.stdout)["policies"]}
+    assert "unreadable version metadata" in rows["acme"]["damage"]
+    assert rows["beta"]["damage"] is None and rows["beta"]["last_change"]["version"] == "2026-07-01T00-00-00Z"
+    feed = run_cli("feed", *options, cwd=tmp_path)
+    assert feed.returncode == 3 and "acme: " in feed.stderr
+    assert "tag:policywatch,2026:beta/2026-07-01T00-00-00Z" in feed.stdout and "tag:policywatch,2026:acme" not in feed.stdout
+    report = run_cli("report", "--html", str(tmp_path / "r.html"), *options, cwd=tmp_path)
+    assert report.returncode == 3 and "wrote" in report.stderr
+    html = (tmp_path / "r.html").read_text()
+    assert "<b>store</b>: " in html and "biometric" in html  # acme's damage shown, beta's change reported
+    assert run_cli("history", "acme", *options, cwd=tmp_path).returncode == 3  # asked for by name: the error itself

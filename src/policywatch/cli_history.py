@@ -21,6 +21,7 @@ from policywatch.cli import (
     threshold_of,
 )
 from policywatch.config import Config
+from policywatch.core import CheckReport
 from policywatch.environment import Environment
 from policywatch.history import History, HistoryError, parse_moment
 from policywatch.models import ExitStatus
@@ -67,6 +68,14 @@ def history_errors() -> Iterator[None]:
         yield
     except HistoryError as error:
         raise Abort(str(error), ExitStatus.USAGE) from None
+
+
+def damage_status(env: Environment, timeline: CheckReport) -> ExitStatus:
+    """Policies whose stored versions could not be read were left out (or shown as errors): say so, exit 3."""
+    for policy in timeline.policies:
+        if policy.failure is not None:
+            env.error(f"{policy.id}: {policy.failure.message}; {policy.failure.hint}")
+    return timeline.exit_status
 
 
 def since_option(function: Callable) -> Callable:
@@ -136,7 +145,10 @@ def list_policies(env: Environment, config_path, store_path, fmt, output):
     if not rows:
         env.note("no policies: the config lists none and the store holds none; add one with `policywatch add URL`")
     emit(env, LISTING_FORMATS[fmt](style_for(env, output)).policies(rows), output)
-    return ExitStatus.OK
+    for row in rows:
+        if row.damage:
+            env.error(f"{row.id}: {row.damage}")
+    return ExitStatus.FAILED if any(row.damage for row in rows) else ExitStatus.OK
 
 
 @cli.command()
@@ -155,9 +167,10 @@ def report(env: Environment, ids, html_path, since, config_path, store_path):
         moment = parse_moment(since, day_end=False) if since else None
         timeline = store_history.timeline(ids, load_rulebook(config), None, since=moment, latest_only=moment is None)
     emit(env, HtmlReporter(ReportStyle(verbose=env.verbose)).check(timeline), html_path)
-    policies = len({p.id for p in timeline.policies})
-    env.note(f"wrote {html_path}: {len(timeline.policies)} version(s) of {policies} {'policy' if policies == 1 else 'policies'}")
-    return ExitStatus.OK
+    shown = [p for p in timeline.policies if p.version]
+    policies = len({p.id for p in shown})
+    env.note(f"wrote {html_path}: {len(shown)} version(s) of {policies} {'policy' if policies == 1 else 'policies'}")
+    return damage_status(env, timeline)
 
 
 @cli.command()
@@ -176,4 +189,4 @@ def feed(env: Environment, ids, since, limit, title, self_url, output, config_pa
         moment = parse_moment(since, day_end=False) if since else None
         timeline = store_history.timeline(ids, load_rulebook(config), None, since=moment, newest=limit)
     emit(env, FeedReporter(title=title, self_url=self_url, limit=limit).check(timeline), output)
-    return ExitStatus.OK
+    return damage_status(env, timeline)

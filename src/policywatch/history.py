@@ -19,12 +19,13 @@ from datetime import datetime, time, timezone
 
 from policywatch.classify import Rulebook, assess
 from policywatch.config import Config, check_id
-from policywatch.core import CHANGED, NEW, UNCHANGED, CheckReport, PolicyReport
+from policywatch.core import CHANGED, ERROR, NEW, UNCHANGED, CheckReport, Failure, PolicyReport
 from policywatch.diff import diff_clauses
 from policywatch.models import Severity
-from policywatch.store import PolicyState, Store, VersionMeta
+from policywatch.store import PolicyState, Store, StoreError, VersionMeta
 
 _INDEX = re.compile(r"^-?\d+$")
+_DAMAGE_HINT = "left out of this report; the other policies are shown as usual"
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -52,6 +53,7 @@ class PolicyListing:
     versions: int
     first_version: VersionMeta | None
     last_change: VersionMeta | None  # newest version that changed the policy (not the baseline, not an upgrade)
+    damage: str | None = None  # why its stored versions could not be read (`policywatch verify` says more)
 
 
 def parse_moment(text: str, *, day_end: bool) -> datetime:
@@ -184,9 +186,17 @@ class History:
         drops steps recorded before that moment; `newest` keeps only the N most recent changes of all the
         policies together, without baselines. Only the steps kept are diffed, so a feed of a long history
         costs N diffs, not one per version ever stored. Without ids: every policy that has a version."""
-        histories = [self.policy(policy_id) for policy_id in ids] if ids else [
-            history for history in map(self._history, self.policy_ids()) if history.versions
-        ]
+        damaged: list[PolicyReport] = []
+        if ids:
+            histories = [self.policy(policy_id) for policy_id in ids]
+        else:  # everything: a damaged policy is reported as an error step, the others as usual
+            histories = []
+            for policy_id in self.policy_ids():
+                try:
+                    histories.append(self._history(policy_id))
+                except StoreError as error:
+                    damaged.append(self._damaged(policy_id, error))
+            histories = [history for history in histories if history.versions]
         chosen: list[tuple[PolicyHistory, int]] = []
         for history in histories:
             indexes = [0, *change_indexes(history)]
@@ -197,11 +207,18 @@ class History:
             changes = [(history, index) for history, index in chosen if index > 0]
             changes.sort(key=lambda step: fetched_at(step[0].versions[step[1]]), reverse=True)
             chosen = changes[:newest][::-1]
-        steps = [
-            self._step(history, history.versions[index - 1] if index > 0 else None, history.versions[index], rulebook)
-            for history, index in chosen
-        ]
-        return CheckReport(steps, threshold)
+        steps = []
+        for history, index in chosen:
+            try:
+                steps.append(self._step(history, history.versions[index - 1] if index > 0 else None, history.versions[index], rulebook))
+            except StoreError as error:
+                damaged.append(self._damaged(history.id, error))
+        return CheckReport(steps + damaged, threshold)
+
+    def _damaged(self, policy_id: str, error: StoreError) -> PolicyReport:
+        spec = self.specs.get(policy_id)
+        name, url = (spec.name, spec.url) if spec is not None else (policy_id, "")
+        return PolicyReport(policy_id, name, url, ERROR, failure=Failure("store", str(error), _DAMAGE_HINT))
 
     def policy_ids(self) -> list[str]:
         """Configured policies in config order, then any others found in the store."""
@@ -211,7 +228,13 @@ class History:
     def listing(self) -> list[PolicyListing]:
         rows = []
         for policy_id in self.policy_ids():
-            history = self._history(policy_id)
+            try:
+                history = self._history(policy_id)
+            except StoreError as error:  # one damaged policy must not hide the others
+                failed = self._damaged(policy_id, error)
+                rows.append(PolicyListing(policy_id, failed.name, failed.url, policy_id in self.specs, self.store.state(policy_id),
+                                          0, None, None, damage=str(error)))
+                continue
             versions = history.versions
             changes = change_indexes(history)
             rows.append(

@@ -95,6 +95,8 @@ class TextListingReporter(TextReporter, ListingReporter):
         for row in rows:
             state = row.state
             notes = []
+            if row.damage:
+                notes.append(f"store damaged: {row.damage}")
             if state.error_kind:
                 notes.append(f"{state.error_kind} since {_short_time(state.error_since)}")
             if not row.configured:
@@ -103,7 +105,7 @@ class TextListingReporter(TextReporter, ListingReporter):
                 notes.append(f"unchanged since the baseline of {_short_time(row.first_version.fetched_at)}")
             last_change = _short_time(row.last_change.fetched_at) if row.last_change else "—"
             lines.append((row.id, state.status or NEVER, _short_time(state.last_checked), str(row.versions), last_change, "; ".join(notes)))
-            alarming.append(state.status in ("error", "suspicious"))
+            alarming.append(state.status in ("error", "suspicious") or bool(row.damage))
         headers = ("id", "status", "last check (UTC)", "versions", "last change (UTC)", "note")
         console, buffer = self._console()
         self._print_table(console, headers, lines, alarming, right={3})
@@ -137,6 +139,7 @@ class JsonListingReporter(JsonReporter, ListingReporter):
                     if state.error_kind
                     else None,
                     "versions": row.versions,
+                    "damage": row.damage,
                     "first_version": row.first_version.version if row.first_version else None,
                     "last_change": None
                     if row.last_change is None
