@@ -79,6 +79,24 @@ def slow_drip(handler):
         pass
 
 
+DRIPS_CUT = []  # one entry per dripping response the client hung up on
+
+
+def drip_headers(handler):
+    """Headers a byte at a time: no single read ever waits long, so only a deadline on the whole attempt stops it."""
+    try:
+        handler.wfile.write(b"HTTP/1.1 200 OK\r\nX-Drip: ")
+        for _ in range(50):
+            handler.wfile.write(b"a")
+            handler.wfile.flush()
+            time.sleep(0.1)
+        body = V1.encode()
+        handler.wfile.write(b"\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+    except OSError:
+        DRIPS_CUT.append(handler.path)
+    handler.close_connection = True
+
+
 def truncated(handler):
     handler.send_response(200)
     handler.send_header("Content-Type", "text/html")
@@ -118,6 +136,7 @@ SHRUNK = b"<html><body><main><h1>Acme Privacy Policy</h1><p>We collect informati
 FAULTS = {
     "slow-headers": (slow_headers, "network"),
     "slow-drip": (slow_drip, "network"),
+    "drip-headers": (drip_headers, "network"),
     "reset-always": (reset, "network"),
     "reset-once": (failing_first(1, reset), None),
     "server-error": (Route(b"oops", status=500, content_type="text/plain"), "http-500"),
@@ -146,7 +165,7 @@ FAULTS = {
 }
 
 
-SLOW = {"slow-headers", "slow-drip", "truncated"}
+SLOW = {"slow-headers", "slow-drip", "drip-headers", "truncated"}
 
 
 def serve_fault(server, name, fault):
@@ -206,6 +225,9 @@ def test_every_fault_is_classified_retried_and_never_replaces_history(tmp_path, 
     message = {name: policies[name]["error"]["message"] for name, (_, kind) in FAULTS.items() if kind}
     assert message["slow-drip"] == "the page did not arrive within 1 seconds"
     assert message["slow-headers"] == "no answer within 1 seconds"
+    assert message["drip-headers"] == "no answer within 1 seconds"
+    assert requests_to("/drip-headers") == 2  # cut off at the deadline, then retried once
+    assert DRIPS_CUT == ["/drip-headers"] * 2  # the client hung up mid-headers instead of waiting them out
     assert message["reset-always"] == "Connection reset by peer"
     assert message["truncated"] == "the connection closed after 300 bytes of the body, 99700 more were expected"
     assert message["cookie-wall"] == "the selector 'main' matched nothing on the page"

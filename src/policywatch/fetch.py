@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import http.client
 import socket
@@ -17,6 +18,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
+import urllib3.connection
+import urllib3.connectionpool
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
@@ -162,6 +165,7 @@ class Fetcher:
         # pool_connections is how many hosts keep their keep-alive connections: with fewer than the hosts of a
         # run, round-robin over hosts evicts every pool before its reuse and each request opens a new connection.
         adapter = HTTPAdapter(pool_connections=KEEP_ALIVE_HOSTS, pool_maxsize=max(workers, 10))
+        adapter.poolmanager.pool_classes_by_scheme = _DEADLINE_POOLS
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
 
@@ -210,7 +214,7 @@ class Fetcher:
 
     def _get_once(self, spec: PolicySpec, headers: dict[str, str]) -> FetchResult:
         # `timeout` bounds the connection, every read, and the whole download (a server dripping bytes).
-        deadline = time.monotonic() + spec.timeout
+        deadline = _attempt.deadline = time.monotonic() + spec.timeout
         with self._session.get(spec.url, headers=headers, timeout=spec.timeout, stream=True) as response:
             status = response.status_code
             if status in _WALL_STATUSES and looks_blocked(_read_capped(response, 256 * 1024, deadline, quiet=True)):
@@ -280,7 +284,59 @@ _UNREACHABLE_HINT = "the site is unreachable or slow; it is retried on the next 
 
 
 class _TooSlow(Exception):
+    def __init__(self, answered: bool):
+        super().__init__()
+        self.answered = answered  # the headers had come: the body was too slow
+
+
+_attempt = threading.local()  # the deadline of the attempt this fetch thread is making
+
+
+class _DeadlineConnection:
+    """Hangs up when the attempt's deadline passes while the headers are still arriving: a server dripping
+    them a byte at a time never trips the per-read timeout, and would otherwise hold a fetch for hours."""
+
+    def getresponse(self):
+        expired = threading.Event()
+        timer = threading.Timer(max(0.0, _attempt.deadline - time.monotonic()), self._hang_up, (expired,))
+        timer.daemon = True
+        timer.start()
+        try:
+            response = super().getresponse()
+        except Exception:
+            if expired.is_set():
+                raise _TooSlow(answered=False) from None
+            raise
+        finally:
+            timer.cancel()
+        if expired.is_set():  # the socket was shut while the last header bytes were read
+            response.close()
+            raise _TooSlow(answered=False)
+        return response
+
+    def _hang_up(self, expired: threading.Event) -> None:
+        expired.set()
+        with contextlib.suppress(OSError, AttributeError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+
+
+class _DeadlineHTTPConnection(_DeadlineConnection, urllib3.connection.HTTPConnection):
     pass
+
+
+class _DeadlineHTTPSConnection(_DeadlineConnection, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _DeadlineHTTPPool(urllib3.connectionpool.HTTPConnectionPool):
+    ConnectionCls = _DeadlineHTTPConnection
+
+
+class _DeadlineHTTPSPool(urllib3.connectionpool.HTTPSConnectionPool):
+    ConnectionCls = _DeadlineHTTPSConnection
+
+
+_DEADLINE_POOLS = {"http": _DeadlineHTTPPool, "https": _DeadlineHTTPSPool}
 
 
 def classify_exception(error: Exception, timeout: float) -> tuple[FetchError, bool]:
@@ -293,10 +349,11 @@ def classify_exception(error: Exception, timeout: float) -> tuple[FetchError, bo
         return FetchError(NETWORK, f"unusable URL: {_short(error)}", "the site redirects to an address that is not a web page; check the URL"), False
     if isinstance(error, (requests.exceptions.ContentDecodingError, urllib3.exceptions.DecodeError)):
         return FetchError(NETWORK, f"the body could not be decompressed ({_reason(error)})", "the server sends a broken compressed body; it is retried on the next run"), False
-    if isinstance(error, _TooSlow):
-        return FetchError(NETWORK, f"the page did not arrive within {timeout:g} seconds", _UNREACHABLE_HINT), True
-    if isinstance(error, (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)):
-        waited_for = "no connection" if isinstance(error, requests.ConnectTimeout) else "no answer"
+    if isinstance(error, (_TooSlow, requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)):
+        if isinstance(error, _TooSlow) and error.answered:
+            waited_for = "the page did not arrive"
+        else:
+            waited_for = "no connection" if isinstance(error, requests.ConnectTimeout) else "no answer"
         return FetchError(NETWORK, f"{waited_for} within {timeout:g} seconds", _UNREACHABLE_HINT), True
     # Connection refused or reset, a body cut short: the next attempt may well succeed.
     if isinstance(error, (requests.RequestException, urllib3.exceptions.HTTPError, OSError)):
@@ -389,7 +446,7 @@ def _read_capped(response: requests.Response, max_bytes: int, deadline: float, *
         if time.monotonic() > deadline:
             if quiet:
                 break
-            raise _TooSlow()
+            raise _TooSlow(answered=True)
     return b"".join(chunks)
 
 
