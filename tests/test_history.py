@@ -10,6 +10,7 @@ import pytest
 from helpers import run_cli, write_config
 from policywatch import clausetext
 from policywatch.classify import Rulebook, assess
+from policywatch.config import load_config
 from policywatch.diff import diff_clauses
 from policywatch.history import History, HistoryError, parse_moment
 from policywatch.models import HEADING
@@ -110,24 +111,37 @@ def test_diff_picks_versions_by_number_date_or_id(dated, old, new):
 
 
 @pytest.mark.parametrize(
-    "args, message",
+    "query, message",
     [
-        (("diff", "acme", "--from", "0"), "1…3 (1 = oldest)"),
-        (("diff", "acme", "--to", "4"), "has 3 version(s)"),
-        (("diff", "acme", "--to", "1"), "no version before"),
-        (("show", "acme", "--at", "2025-12-31"), "no version of acme was stored by 2025-12-31"),
-        (("show", "acme", "--at", "last tuesday"), "neither a version number nor an ISO date"),
-        (("history", "nope"), "unknown policy id 'nope'"),
-        (("history", "never-checked"), "no stored versions of 'never-checked' yet"),
-        (("history", "../snapshots/acme"), "not a policy id"),  # an id cannot reach outside the store
-        (("show", "/etc"), "not a policy id"),
-        (("report", "--html", "out.html", "--since", "soon"), "neither a version number nor an ISO date"),
+        (lambda h: h.diff("acme", "0", None, Rulebook.load(), None), "1…3 (1 = oldest)"),
+        (lambda h: h.diff("acme", None, "4", Rulebook.load(), None), "has 3 version(s)"),
+        (lambda h: h.diff("acme", None, "1", Rulebook.load(), None), "no version before"),
+        (lambda h: h.text_at("acme", "2025-12-31"), "no version of acme was stored by 2025-12-31"),
+        (lambda h: h.text_at("acme", "last tuesday"), "neither a version number nor an ISO date"),
+        (lambda h: h.policy("nope"), "unknown policy id 'nope'"),
+        (lambda h: h.policy("never-checked"), "no stored versions of 'never-checked' yet"),
+        (lambda h: h.policy("../snapshots/acme"), "not a policy id"),  # an id cannot reach outside the store
+        (lambda h: h.text_at("/etc", None), "not a policy id"),
+        (lambda h: h.timeline(["acme", "nope"], Rulebook.load(), None), "unknown policy id 'nope'"),
     ],
+    ids=["from-0", "to-past-the-end", "nothing-before", "before-the-first", "not-a-date", "unknown-id", "never-checked",
+         "relative-path", "absolute-path", "report-of-an-unknown-id"],
 )
-def test_references_that_name_nothing_are_usage_errors(dated, args, message):
+def test_references_that_name_nothing(dated, query, message):
+    with pytest.raises(HistoryError) as error:
+        query(History(Store(dated.parent / "snapshots"), load_config(dated)))
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("history", "nope"), ("diff", "acme", "--from", "0"), ("show", "acme", "--at", "last tuesday"),
+     ("report", "--html", "out.html", "--since", "soon"), ("feed", "--since", "soon")],
+    ids=" ".join,
+)
+def test_every_command_makes_a_bad_reference_a_usage_error(dated, args):
     result = run_cli(*args, "-c", str(dated))
-    assert result.returncode == 2
-    assert message in result.stderr and not result.stdout
+    assert result.returncode == 2 and result.stderr.startswith("policywatch: error: ") and not result.stdout
 
 
 def test_show_prints_the_text_in_force_at_a_date(dated):
