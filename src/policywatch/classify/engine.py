@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from functools import cached_property
 
 from policywatch.classify.prefilter import Requirements, requirements_of
@@ -205,33 +205,44 @@ class ClauseReading:
         return any(pattern.search(self.normalized, start, end) for start, end in self.scope(position))
 
 
+def _leftmost_first(regexes: Sequence[re.Pattern], text: str) -> Iterator[re.Match]:
+    """The matches that one alternation of the regexes would find (leftmost; at the same start, the first
+    regex in order; never overlapping), without compiling that alternation for each subset of patterns."""
+    upcoming = [regex.search(text) for regex in regexes]
+    position = 0
+    while True:
+        best = None
+        for index, match in enumerate(upcoming):
+            if match is not None and match.start() < position:  # overlapped by a match already given
+                match = upcoming[index] = regexes[index].search(text, position)
+            if match is not None and (best is None or match.start() < best.start()):
+                best = match
+        if best is None:
+            return
+        yield best
+        position = max(best.end(), best.start() + 1)
+
+
 @dataclass(frozen=True)
 class CategoryRules:
     """A category's compiled rules. Its patterns of all kinds are numbered in one sequence (patterns, then
     protections, then always_risk), the numbering its `requirements` and the prefilter's answers use."""
 
     category: str
-    kinds: tuple[tuple[str, tuple[str, ...]], ...]  # (kind, its expanded patterns)
+    kinds: tuple[tuple[str, tuple[re.Pattern, ...]], ...]  # (kind, a regex per pattern of that kind)
     exclude: re.Pattern | None
     requirements: Requirements  # what a clause must contain for each pattern to match
-    # (kind, pattern numbers) → the regex of just those patterns, compiled on first use
-    _regexes: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def compile(cls, category: str, raw: Mapping[str, Sequence[str]], terms: Mapping[str, str]) -> CategoryRules:
-        kinds = tuple((kind, tuple(expand_terms(p, terms) for p in raw.get(name, ()))) for name, kind in RULE_KINDS.items())
-        rules = cls(
-            category,
-            kinds,
-            compile_phrases(raw.get("exclude", ()), terms),
-            requirements_of([pattern for _, expanded in kinds for pattern in expanded]),
-        )
-        for (kind, expanded), name in zip(kinds, RULE_KINDS):
-            if expanded:  # compile every pattern now, so that a bad one is an error at load
-                rules._regexes[kind, tuple(range(len(expanded)))] = _compile_all(
-                    _phrases(enumerate(expanded)), expanded, raw[name]
-                )
-        return rules
+        kinds, expanded = [], []
+        for name, kind in RULE_KINDS.items():
+            regexes = []
+            for number, written in enumerate(raw.get(name, ())):
+                expanded.append(expand_terms(written, terms))
+                regexes.append(_compile_all(_phrases([(number, expanded[-1])]), expanded[-1:], [written]))
+            kinds.append((kind, tuple(regexes)))
+        return cls(category, tuple(kinds), compile_phrases(raw.get("exclude", ()), terms), requirements_of(expanded))
 
     def hits(self, reading: ClauseReading, possible: frozenset[int] | None = None) -> list[Hit]:
         """The category's hits in a clause; `possible` are the numbers of the only patterns that can match
@@ -259,15 +270,10 @@ class CategoryRules:
     def _matches(self, reading: ClauseReading, possible: frozenset[int] | None) -> Iterable[tuple[re.Match, str]]:
         # Leaving out patterns that cannot match anywhere in the text changes no match of the others.
         first = 0
-        for kind, expanded in self.kinds:
-            numbers = tuple(n for n in range(len(expanded)) if possible is None or first + n in possible)
-            first += len(expanded)
-            if not numbers:
-                continue
-            regex = self._regexes.get((kind, numbers))
-            if regex is None:
-                regex = self._regexes[kind, numbers] = re.compile(_phrases((n, expanded[n]) for n in numbers), FLAGS)
-            for match in regex.finditer(reading.normalized):
+        for kind, regexes in self.kinds:
+            chosen = [regex for n, regex in enumerate(regexes) if possible is None or first + n in possible]
+            first += len(regexes)
+            for match in _leftmost_first(chosen, reading.normalized):
                 yield match, kind
 
     def _judge(self, reading: ClauseReading, match: re.Match, kind: str, segment: tuple[int, int]) -> Hit | None:
