@@ -18,7 +18,7 @@ import pytest
 from helpers import FIXTURES, Route, run_cli, write_config
 from policywatch.config import PolicySpec
 from policywatch.fetch import Fetcher, FetchError
-from test_cli_check import V1
+from test_cli_check import V1, run_in_process
 
 FAST = ("--retries", "1", "--backoff", "0.05", "--workers", "32", "--per-host", "16")
 
@@ -186,7 +186,7 @@ def faulty_store(tmp_path, server):
         if policy["id"] in SLOW:
             policy["timeout"] = 1
     config = write_config(tmp_path / "policies.yaml", policies)
-    first = run_cli("check", "-c", str(config), "-f", "json", *FAST)
+    first = run_in_process("check", "-c", str(config), "-f", "json", *FAST)
     assert first.returncode == 0, first.stderr
     assert {p["status"] for p in json.loads(first.stdout)["policies"]} == {"new"}
     latest = {name: (tmp_path / "snapshots" / name / "latest.md").read_text() for name in FAULTS}
@@ -237,7 +237,7 @@ def test_every_fault_is_classified_retried_and_never_replaces_history(tmp_path, 
     assert (tmp_path / "snapshots" / "shrunk" / "suspicious").is_dir()
 
     # The same errors on the next run are not reported as new, but the exit code still says something failed.
-    again = run_cli("check", "-c", str(config), "-f", "json", *FAST)
+    again = run_in_process("check", "-c", str(config), "-f", "json", *FAST)
     assert again.returncode == 3
     repeated = [p for p in json.loads(again.stdout)["policies"] if p["error"]]
     assert len(repeated) == sum(1 for _, kind in FAULTS.values() if kind)
@@ -246,7 +246,7 @@ def test_every_fault_is_classified_retried_and_never_replaces_history(tmp_path, 
     # Every page recovers: each former failure is reported once as a recovery.
     for name in FAULTS:
         server.page(f"/{name}", V1)
-    recovered = run_cli("check", "-c", str(config), "-f", "json", *FAST)
+    recovered = run_in_process("check", "-c", str(config), "-f", "json", *FAST)
     assert recovered.returncode == 0, recovered.stderr
     back = {p["id"]: p for p in json.loads(recovered.stdout)["policies"]}
     assert {name for name, p in back.items() if p["recovered_from"]} == {name for name, (_, kind) in FAULTS.items() if kind}
@@ -299,13 +299,13 @@ def test_encodings_declared_meta_detected_never_a_crash(tmp_path, server):
 
 def test_suspicious_capture_is_kept_aside_once_until_accepted(tmp_path, server):
     config = write_config(tmp_path / "policies.yaml", [{"id": "acme", "url": server.page("/privacy", V1), "select": "main"}])
-    assert run_cli("check", "-c", str(config)).returncode == 0
+    assert run_in_process("check", "-c", str(config)).returncode == 0
     server.page("/privacy", SHRUNK)
     first = json.loads(run_cli("check", "-c", str(config), "-f", "json").stdout)["policies"][0]
     assert first["status"] == "suspicious" and first["error"]["new"]
     # The same broken page with a new token in its markup: the same text, so the same capture.
     server.page("/privacy", SHRUNK.replace(b"<body>", b'<body><script>var token = "b81f";</script>'))
-    again = json.loads(run_cli("check", "-c", str(config), "-f", "json").stdout)["policies"][0]
+    again = json.loads(run_in_process("check", "-c", str(config), "-f", "json").stdout)["policies"][0]
     assert again["set_aside"] == first["set_aside"] and not again["error"]["new"]  # kept once, reported once
     assert len(list((tmp_path / "snapshots" / "acme" / "suspicious").iterdir())) == 1
 
@@ -314,8 +314,8 @@ def test_suspicious_capture_is_kept_aside_once_until_accepted(tmp_path, server):
     assert json.loads(accepted.stdout)["policies"][0]["status"] == "changed"
     assert list((tmp_path / "snapshots" / "acme" / "suspicious").iterdir()) == []
     assert len(list((tmp_path / "snapshots" / "acme" / "versions").iterdir())) == 2
-    assert run_cli("check", "-c", str(config)).returncode == 0
-    assert run_cli("verify", "-c", str(config)).returncode == 0
+    assert run_in_process("check", "-c", str(config)).returncode == 0
+    assert run_in_process("verify", "-c", str(config)).returncode == 0
 
 
 def spec_for(url, **fields):
@@ -451,7 +451,7 @@ def test_shrink_limit_is_configurable_and_losing_most_sections_is_suspicious(tmp
     }
     policies = [{"id": name, "url": server.page(f"/{name}", full), "select": "main", **extra} for name, (_, extra, _) in cases.items()]
     config = write_config(tmp_path / "policies.yaml", policies)
-    assert run_cli("check", "-c", str(config)).returncode == 0
+    assert run_in_process("check", "-c", str(config)).returncode == 0
     for name, (page, _, _) in cases.items():
         server.page(f"/{name}", page)
 

@@ -10,6 +10,7 @@ change that lets chrome through, or loses a real edit, fails this test.
 import pytest
 
 from helpers import run_cli, write_config
+from test_cli_check import run_in_process
 from policywatch.classify import Rulebook
 from policywatch.config import Config, PolicySpec
 from policywatch.core import CHANGED, NEW, UNCHANGED, CheckOptions, run_check
@@ -80,14 +81,16 @@ def test_chrome_churn_alone_is_never_a_change(corpus, server, tmp_path, page, se
 
 
 def test_the_real_program_replays_a_capture_sequence_quietly(corpus, server, tmp_path):
-    """The same replay through `policywatch check -q` processes, as cron runs it: silent after the baseline."""
+    """The same replay through `policywatch check -q`, as cron runs it: silent after the baseline. The first and
+    last runs are real processes, the ones between run in-process (CliRunner) to save start-ups."""
     captures = sorted((corpus / "history" / "academia-privacy-policy").iterdir())
     url = server.page("/policy", captures[0].read_bytes(), etag=False)
     config = write_config(tmp_path / "policies.yaml", [{"id": "academia", "url": url, "select": ".static-page-padded-content"}])
     outputs = []
-    for capture in captures:
+    for number, capture in enumerate(captures):
         server.page("/policy", capture.read_bytes(), etag=False)
-        result = run_cli("check", "-c", str(config), "-q", "--retries", "0")
+        run = run_cli if number in (0, len(captures) - 1) else run_in_process
+        result = run("check", "-c", str(config), "-q", "--retries", "0")
         assert result.returncode == 0, (capture.name, result.stdout + result.stderr)
         outputs.append(result.stdout)
     assert "baseline recorded" in outputs[0] and outputs[1:] == [""] * (len(captures) - 1)

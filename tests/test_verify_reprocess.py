@@ -1,4 +1,5 @@
-"""`policywatch verify` and `policywatch reprocess`, and `check` in front of a damaged store, as real subprocesses."""
+"""`policywatch verify` and `policywatch reprocess`, and `check` in front of a damaged store: each command as a real
+subprocess where its exit code and streams are checked, repeated runs in-process (CliRunner) to save start-ups."""
 
 import gzip
 import json
@@ -8,7 +9,7 @@ import pytest
 
 from helpers import PolicyServer, run_cli, write_config
 from policywatch.store import Store
-from test_cli_check import V1, V2
+from test_cli_check import V1, V2, run_in_process
 
 # The same policy with an extra section that a narrower `select` leaves out.
 WITH_ASIDE = V1.replace("</main>", "</main><aside><h2>Our newsletter</h2><p>Sign up to hear about new features every week.</p></aside>")
@@ -22,10 +23,10 @@ def record_two_versions(root, site, ids):
     for policy_id in ids:
         site.page(f"/{policy_id}", V1)
     config = write_config(root / "policies.yaml", [{"id": i, "url": site.url(f"/{i}"), "select": "main"} for i in ids])
-    assert run_cli("check", "-c", str(config)).returncode == 0
+    assert run_in_process("check", "-c", str(config)).returncode == 0
     for policy_id in ids:
         site.page(f"/{policy_id}", V2)
-    assert run_cli("check", "-c", str(config), "--fail-on", "none").returncode == 0
+    assert run_in_process("check", "-c", str(config), "--fail-on", "none").returncode == 0
     return config, Store(root / "snapshots")
 
 
@@ -49,7 +50,7 @@ def recorded(tmp_path, template):
 
 
 def verify_output(config, *ids):
-    result = run_cli("verify", "-c", str(config), *ids)
+    result = run_in_process("verify", "-c", str(config), *ids)
     return result.returncode, result.stdout
 
 
@@ -128,7 +129,7 @@ def test_check_repairs_what_a_killed_run_left_and_then_verify_is_clean(recorded)
     for kind in DAMAGED:
         if kind not in ("stale", "temp"):
             shutil.rmtree(store.root / kind)
-    assert run_cli("check", "-c", str(config), "stale", "temp", "--fail-on", "none").returncode == 0
+    assert run_in_process("check", "-c", str(config), "stale", "temp", "--fail-on", "none").returncode == 0
     assert verify_output(config) == (0, "")
 
 
@@ -153,7 +154,7 @@ def test_check_refuses_to_diff_against_a_corrupted_latest_version_and_never_over
 
         broken_meta = store.root / "raw" / "versions" / latest.version / "meta.json"
         broken_meta.write_text("{")
-        again = run_cli("check", "-c", str(config), "raw", "-f", "json", "--report-errors", "always")
+        again = run_in_process("check", "-c", str(config), "raw", "-f", "json", "--report-errors", "always")
         (policy,) = json.loads(again.stdout)["policies"]
         assert policy["error"]["kind"] == "store" and str(broken_meta) in policy["error"]["message"]
         assert policy["error"]["new"]  # the same kind of error again, reported anyway: --report-errors always
@@ -174,12 +175,12 @@ def test_a_hand_edited_latest_md_is_reported_and_never_overwritten(recorded, sit
         assert error["kind"] == "store" and error["message"].startswith(f"{path}: matches no stored version"), error
         assert policies["other"]["status"] == "unchanged"
         assert path.read_text() == edited and len(store.versions("latest")) == 2
-        refused = run_cli("reprocess", "-c", str(config), "latest")
+        refused = run_in_process("reprocess", "-c", str(config), "latest")
         assert refused.returncode == 3 and f"latest: error: {path}" in refused.stdout
 
         # Deleting it, as the message says, lets the next check rewrite it and record the change.
         path.unlink()
-        again = run_cli("check", "-c", str(config), "latest", "-f", "json", "--fail-on", "none")
+        again = run_in_process("check", "-c", str(config), "latest", "-f", "json", "--fail-on", "none")
         assert again.returncode == 0, again.stdout + again.stderr
         assert json.loads(again.stdout)["policies"][0]["status"] == "changed"
         assert path.read_text() == store.load_text(store.versions("latest")[-1])
@@ -191,7 +192,7 @@ def test_a_hand_edited_latest_md_is_reported_and_never_overwritten(recorded, sit
 def test_reprocess_after_a_select_change_adds_an_upgrade_version_that_is_never_a_change(tmp_path, server):
     url = server.page("/privacy", WITH_ASIDE)
     config = write_config(tmp_path / "policies.yaml", [{"id": "acme", "url": url, "select": ["main", "aside"]}])
-    assert run_cli("check", "-c", str(config)).returncode == 0
+    assert run_in_process("check", "-c", str(config)).returncode == 0
     store = Store(tmp_path / "snapshots")
     (original,) = store.versions("acme")
     assert "newsletter" in store.load_text(original)
@@ -209,16 +210,16 @@ def test_reprocess_after_a_select_change_adds_an_upgrade_version_that_is_never_a
     assert "newsletter" not in store.load_text(upgrade)
     assert (tmp_path / "snapshots" / "acme" / "latest.md").read_text() == store.load_text(upgrade)
 
-    check = run_cli("check", "-c", str(config), "-f", "json")
+    check = run_in_process("check", "-c", str(config), "-f", "json")
     assert check.returncode == 0
     (policy,) = json.loads(check.stdout)["policies"]
     assert policy["status"] == "unchanged" and policy["changes"] == []
-    assert run_cli("reprocess", "-c", str(config)).stdout == "acme: up to date (%s)\n" % upgrade.version
-    assert run_cli("verify", "-c", str(config)).returncode == 0
+    assert run_in_process("reprocess", "-c", str(config)).stdout == "acme: up to date (%s)\n" % upgrade.version
+    assert run_in_process("verify", "-c", str(config)).returncode == 0
 
     # A real change after the upgrade is diffed against the upgrade version: only the real edit shows.
     server.page("/privacy", WITH_ASIDE.replace("We do not sell", "We never sell"))
-    changed = json.loads(run_cli("check", "-c", str(config), "-f", "json").stdout)["policies"][0]
+    changed = json.loads(run_in_process("check", "-c", str(config), "-f", "json").stdout)["policies"][0]
     assert changed["status"] == "changed" and changed["previous_version"] == upgrade.version
     assert [c["kind"] for c in changed["changes"]] == ["modified"]
 
@@ -227,7 +228,7 @@ def test_same_body_read_by_a_newer_normalizer_is_a_silent_upgrade(tmp_path, serv
     """A stored version made by an older normalizer: the unchanged page must not be reported as changed."""
     url = server.page("/privacy", V1, etag=False)  # no validators: the body is fetched and read again
     config = write_config(tmp_path / "policies.yaml", [{"id": "acme", "url": url, "select": "main"}])
-    assert run_cli("check", "-c", str(config)).returncode == 0
+    assert run_in_process("check", "-c", str(config)).returncode == 0
     store = Store(tmp_path / "snapshots")
     (old,) = store.versions("acme")
     folder = store.root / "acme" / "versions" / old.version
@@ -249,13 +250,13 @@ def test_same_body_read_by_a_newer_normalizer_is_a_silent_upgrade(tmp_path, serv
     assert policy["status"] == "unchanged" and policy["changes"] == []
     first, upgrade = store.versions("acme")
     assert upgrade.upgrade and upgrade.source_version == first.version and upgrade.normalizer_version != "0-older"
-    assert run_cli("verify", "-c", str(config)).returncode == 0
+    assert run_in_process("verify", "-c", str(config)).returncode == 0
 
 
 def test_reprocess_refuses_a_damaged_version_and_a_selector_that_matches_nothing(recorded):
     config, store = recorded
     damage(store, "text")  # the first version: reprocess reads only the newest, which is intact
-    assert run_cli("reprocess", "-c", str(config), "text").returncode == 0
+    assert run_in_process("reprocess", "-c", str(config), "text").returncode == 0
 
     newest = store.versions("other")[-1]
     target = store.root / "other" / "versions" / newest.version / "text.md"
@@ -266,7 +267,7 @@ def test_reprocess_refuses_a_damaged_version_and_a_selector_that_matches_nothing
 
     text = config.read_text().replace("select: main", "select: '#nothing-here'")
     config.write_text(text)
-    empty = run_cli("reprocess", "-c", str(config), "raw")
+    empty = run_in_process("reprocess", "-c", str(config), "raw")
     assert empty.returncode == 3 and "raw: error:" in empty.stdout and "empty" in empty.stdout
     assert len(store.versions("raw")) == 2  # nothing recorded from a failed rebuild
 
