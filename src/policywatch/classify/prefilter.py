@@ -68,18 +68,21 @@ class TriggerIndex:
                     self._first[string].append((category, pattern, need))
                 bit += len(pattern_requirements)
         strings = set(self._masks)
-        # At each position the trie yields the longest string starting there; the shorter strings that
-        # are its prefixes are present too.
-        self._prefixes = {s: frozenset(s[:end] for end in range(1, len(s) + 1) if s[:end] in strings) for s in strings}
+        # At each position the trie yields the longest string starting there; the shorter strings that are
+        # its prefixes are present too, so each string's mask and anchors include those of its prefixes.
+        own_masks, own_first = dict(self._masks), dict(self._first)
+        for string in strings:
+            prefixes = [string[:end] for end in range(1, len(string) + 1) if string[:end] in strings]
+            for prefix in prefixes:
+                self._masks[string] |= own_masks[prefix]
+            self._first[string] = [anchored for prefix in prefixes for anchored in own_first.get(prefix, ())]
         self._scan = re.compile(f"(?=({_trie_pattern(strings)}))") if strings else None
 
     def candidates(self, lowered: str) -> dict[int, frozenset[int] | None]:
         """Category (by position) → the numbers of its patterns that may match the text (None: all may)."""
         possible: dict[int, set[int]] = defaultdict(set)
         if self._scan is not None:
-            found: set[str] = set()
-            for longest in set(self._scan.findall(lowered)):
-                found |= self._prefixes[longest]
+            found = set(self._scan.findall(lowered))
             mask = 0
             for string in found:
                 mask |= self._masks[string]
