@@ -38,3 +38,10 @@ def test_the_rulebook_meets_the_targets(rulebook, name):
     weak = [s.label for s in report.categories if s.precision < 0.85 or s.recall < 0.85]
     assert not weak, report.table()
     assert report.protections.precision >= 0.9 and report.protections.recall >= 0.9, report.table()
+
+
+def test_held_out_sentences_are_not_copies_of_labelled_ones():
+    def normalized(name: str) -> set[str]:
+        return {" ".join(entry.clause.text.lower().split()) for entry in load_labelled(DATA / name)}
+
+    assert not normalized("labelled_clauses.yaml") & normalized("heldout_clauses.yaml")
