@@ -146,15 +146,12 @@ def test_diff_of_older_versions_points_at_their_own_text_and_github_format_works
 
 
 def test_output_writes_any_format_to_a_file_and_nothing_to_stdout(tmp_path):
+    """html and github here; text in the terminal test below, json, markdown and sarif in the one-run test above."""
     (tmp_path / "old.html").write_text(V1)
     (tmp_path / "new.html").write_text(V2)
     signatures = {
-        "text": lambda text: "biometric" in text,
-        "json": lambda text: json.loads(text)["schema"] == "policywatch/1",
-        "markdown": lambda text: text.startswith("## policywatch compare"),
         "html": lambda text: text.startswith("<!DOCTYPE html>"),
         "github": lambda text: text.startswith("::error title="),
-        "sarif": lambda text: json.loads(text)["version"] == "2.1.0",
     }
     for fmt, looks_right in signatures.items():
         out = tmp_path / "reports" / f"report.{fmt}"
