@@ -15,7 +15,7 @@ from helpers import REPO, run_cli, write_config
 from policywatch.core import CHANGED, ERROR, CheckReport, Failure, PolicyReport
 from policywatch.models import ADDED, Change, Clause, Finding, Severity
 from policywatch.report.github import GithubReporter, escape_data, escape_property, workflow_command
-from test_cli_check import V1, V2
+from test_cli_check import V1, V2, run_in_process
 
 # A risky clause whose text carries the characters the runner treats specially.
 V2_TRICKY = V2.replace(
@@ -69,7 +69,7 @@ def test_check_annotates_each_failing_finding(tmp_path, server):
 def test_policy_errors_are_annotated(tmp_path, server):
     url = server.page("/privacy", V1)
     config = write_config(tmp_path / "policies.yaml", [{"id": "acme", "url": url, "select": "main"}])
-    assert run_cli("check", "-c", str(config)).returncode == 0
+    assert run_in_process("check", "-c", str(config)).returncode == 0
     server.page("/privacy", "gone", status=404)
     first = run_cli("check", "-c", str(config), "--format", "github")
     assert first.returncode == 3

@@ -16,7 +16,7 @@ from policywatch.history import History, HistoryError, parse_moment
 from policywatch.models import HEADING
 from policywatch.normalize import NORMALIZER_VERSION, normalize
 from policywatch.store import PolicyState, Store, VersionMeta, sha256, version_id
-from test_cli_check import V1, V2
+from test_cli_check import V1, V2, run_in_process
 
 URL = "http://127.0.0.1:9/privacy"  # never fetched: these tests read the store only
 # The third version drops a promise and adds text that tries to inject markup into reports.
@@ -227,9 +227,9 @@ def test_parse_moment():
 def test_end_to_end_after_real_checks(tmp_path, server):
     url = server.page("/privacy", V1)
     config = write_config(tmp_path / "policies.yaml", [{"id": "acme", "url": url, "select": "main"}])
-    assert run_cli("check", "-c", str(config)).returncode == 0
+    assert run_in_process("check", "-c", str(config)).returncode == 0
     server.page("/privacy", V2)
-    assert run_cli("check", "-c", str(config)).returncode == 1
+    assert run_in_process("check", "-c", str(config)).returncode == 1
     result, data = cli_json("history", "acme", "-c", str(config), "-f", "json")
     assert [v["number"] for v in data["versions"]] == [1, 2]
     diffed = run_cli("diff", "acme", "-c", str(config), "-f", "markdown")

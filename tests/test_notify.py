@@ -15,7 +15,7 @@ from helpers import REPO, run_cli, write_config
 from policywatch.core import CHANGED, ERROR, CheckReport, Failure, PolicyReport
 from policywatch.models import ADDED, Change, Clause, Finding, Severity
 from policywatch.notify import MAX_BODY, notification_for
-from test_cli_check import V1, V2
+from test_cli_check import V1, V2, run_in_process
 
 
 class Receiver:
@@ -88,7 +88,7 @@ def test_notified_once_per_change_and_per_error_state_change(tmp_path, server, r
 
 def test_no_update_sends_nothing_and_a_failing_receiver_keeps_the_exit_code(tmp_path, server, receiver):
     config, _ = _config(tmp_path, server, receiver)
-    assert run_cli("check", "-c", str(config)).returncode == 0
+    assert run_in_process("check", "-c", str(config)).returncode == 0
     server.page("/privacy", V2)
     assert run_cli("check", "-c", str(config), "--no-update").returncode == 1
     assert receiver.posts == []

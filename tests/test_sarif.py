@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from helpers import run_cli, write_config
-from test_cli_check import V1, V2
+from test_cli_check import V1, V2, run_in_process
 
 CATEGORIES = {
     "ai-training", "content-license", "biometric", "health", "precise-location", "voice-audio", "employment-education",
@@ -52,7 +52,7 @@ def _line(root, location) -> tuple[str, str]:
 def test_check_writes_every_format_at_once_and_sarif_points_at_stored_lines(tmp_path, server):
     url = server.page("/privacy", V1)
     config = write_config(tmp_path / "policies.yaml", [{"id": "acme", "url": url, "select": "main"}])
-    assert run_cli("check", "-c", str(config)).returncode == 0
+    assert run_in_process("check", "-c", str(config)).returncode == 0
 
     server.page("/privacy", V2)
     outputs = {name: tmp_path / "out" / f"report.{name}" for name in ("json", "markdown", "sarif")}
@@ -90,7 +90,7 @@ def test_check_writes_every_format_at_once_and_sarif_points_at_stored_lines(tmp_
 def test_sarif_without_update_and_for_policy_errors(tmp_path, server):
     url = server.page("/privacy", V1)
     config = write_config(tmp_path / "policies.yaml", [{"id": "acme", "url": url, "select": "main"}])
-    assert run_cli("check", "-c", str(config)).returncode == 0
+    assert run_in_process("check", "-c", str(config)).returncode == 0
     server.page("/privacy", V2)
     result = run_cli("check", "-c", str(config), "--no-update", "--format", "sarif")
     assert result.returncode == 1
@@ -131,7 +131,7 @@ def test_diff_of_older_versions_points_at_their_own_text_and_github_format_works
     config = write_config(tmp_path / "policies.yaml", [{"id": "acme", "url": url, "select": "main"}])
     for page in (V1, V2, V3):
         server.page("/privacy", page)
-        assert run_cli("check", "-c", str(config), "--fail-on", "none").returncode == 0
+        assert run_in_process("check", "-c", str(config), "--fail-on", "none").returncode == 0
     versions = sorted(p.name for p in (tmp_path / "snapshots" / "acme" / "versions").iterdir())
     result = run_cli("diff", "acme", "-c", str(config), "--from", "1", "--to", "2", "--format", "sarif", "--fail-on", "none")
     assert result.returncode == 0, result.stderr
