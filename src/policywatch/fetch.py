@@ -213,7 +213,8 @@ class Fetcher:
         return self._stopping.wait(seconds)
 
     def _get_once(self, spec: PolicySpec, headers: dict[str, str]) -> FetchResult:
-        # `timeout` bounds the connection, every read, and the whole download (a server dripping bytes).
+        # `timeout` bounds the connection, every read, and the whole attempt: the headers (_DeadlineConnection)
+        # and the body (_read_capped), so that a server dripping bytes cannot hold a run.
         deadline = _attempt.deadline = time.monotonic() + spec.timeout
         with self._session.get(spec.url, headers=headers, timeout=spec.timeout, stream=True) as response:
             status = response.status_code
