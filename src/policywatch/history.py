@@ -25,8 +25,8 @@ from policywatch.models import Severity
 from policywatch.store import PolicyState, Store, StoreError, VersionMeta
 
 _INDEX = re.compile(r"^-?\d+$")
-_DAMAGE_HINT = "left out of this report; the other policies are shown as usual"
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DAMAGE_HINT = "left out of this report; the other policies are shown as usual"
 
 
 class HistoryError(Exception):
@@ -106,10 +106,10 @@ class History:
 
     def _history(self, policy_id: str) -> PolicyHistory:
         versions = self.store.versions(policy_id)
-        spec = self.specs.get(policy_id)
-        if spec is not None:
-            return PolicyHistory(policy_id, spec.name, spec.url, versions)
-        return PolicyHistory(policy_id, policy_id, versions[-1].url if versions else "", versions)
+        name, url = self._configured_label(policy_id)
+        if policy_id not in self.specs and versions:
+            url = versions[-1].url  # no longer configured: the URL it was last fetched from
+        return PolicyHistory(policy_id, name, url, versions)
 
     def pick(self, history: PolicyHistory, reference: str) -> VersionMeta:
         """The version a reference names (see the module docstring)."""
@@ -186,7 +186,7 @@ class History:
         drops steps recorded before that moment; `newest` keeps only the N most recent changes of all the
         policies together, without baselines. Only the steps kept are diffed, so a feed of a long history
         costs N diffs, not one per version ever stored. Without ids: every policy that has a version."""
-        damaged: list[PolicyReport] = []
+        damaged: dict[str, PolicyReport] = {}  # one error per policy, however many of its steps fail
         if ids:
             histories = [self.policy(policy_id) for policy_id in ids]
         else:  # everything: a damaged policy is reported as an error step, the others as usual
@@ -195,7 +195,7 @@ class History:
                 try:
                     histories.append(self._history(policy_id))
                 except StoreError as error:
-                    damaged.append(self._damaged(policy_id, error))
+                    damaged[policy_id] = self._damaged(policy_id, error)
             histories = [history for history in histories if history.versions]
         chosen: list[tuple[PolicyHistory, int]] = []
         for history in histories:
@@ -212,12 +212,16 @@ class History:
             try:
                 steps.append(self._step(history, history.versions[index - 1] if index > 0 else None, history.versions[index], rulebook))
             except StoreError as error:
-                damaged.append(self._damaged(history.id, error))
-        return CheckReport(steps + damaged, threshold)
+                damaged.setdefault(history.id, self._damaged(history.id, error))
+        return CheckReport(steps + list(damaged.values()), threshold)
+
+    def _configured_label(self, policy_id: str) -> tuple[str, str]:
+        """Name and URL from the config; a policy only found in the store goes by its id."""
+        spec = self.specs.get(policy_id)
+        return (spec.name, spec.url) if spec is not None else (policy_id, "")
 
     def _damaged(self, policy_id: str, error: StoreError) -> PolicyReport:
-        spec = self.specs.get(policy_id)
-        name, url = (spec.name, spec.url) if spec is not None else (policy_id, "")
+        name, url = self._configured_label(policy_id)
         return PolicyReport(policy_id, name, url, ERROR, failure=Failure("store", str(error), _DAMAGE_HINT))
 
     def policy_ids(self) -> list[str]:
@@ -231,8 +235,8 @@ class History:
             try:
                 history = self._history(policy_id)
             except StoreError as error:  # one damaged policy must not hide the others
-                failed = self._damaged(policy_id, error)
-                rows.append(PolicyListing(policy_id, failed.name, failed.url, policy_id in self.specs, self.store.state(policy_id),
+                name, url = self._configured_label(policy_id)
+                rows.append(PolicyListing(policy_id, name, url, policy_id in self.specs, self.store.state(policy_id),
                                           0, None, None, damage=str(error)))
                 continue
             versions = history.versions
