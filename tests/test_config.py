@@ -126,6 +126,8 @@ def test_starter_config_in_the_repo_is_valid():
         ("policies:\n  - id: a\n    url: https://a.example\n    max_bytes: 1.5\n", 4, "positive whole number", "a"),
         ("policies:\n  - id: a\n    url: https://a.example\n    max_bytes: true\n", 4, "positive whole number", "a"),
         ("policies:\n  - id: a\n    url: https://a.example\n    timeout: fast\n", 4, "positive number", "a"),
+        ("policies:\n  - id: a\n    url: https://a.example\n    timeout: .inf\n", 4, "positive number", "a"),
+        ("policies:\n  - id: a\n    url: https://a.example\n    shrink_limit: .nan\n", 4, "positive number", "a"),
         ("policies:\n  - id: a\n    url: https://a.example\n    shrink_limit: 1\n", 4, "share below 1", "a"),
         ("policies:\n  - id: a\n    url: https://a.example\n    name: [x]\n", 4, "name must be a string", "a"),
         ("policies:\n  - id: a\n    url: https://a.example\n    headers: [a]\n", 4, "headers must be a mapping", "a"),

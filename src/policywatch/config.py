@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -199,7 +200,8 @@ class _Validator:
 
     def number(self, value: object, key: str, owner: YamlMap, policy: str | None, *, integer: bool = False):
         ok = isinstance(value, int) if integer else isinstance(value, (int, float))
-        if isinstance(value, bool) or not ok or value <= 0:
+        # YAML's .inf would wait forever and .nan compares false with everything: neither is a setting.
+        if isinstance(value, bool) or not ok or not math.isfinite(value) or value <= 0:
             kind = "a positive whole number" if integer else "a positive number"
             self.fail(f"{key} must be {kind}", line=owner.line_of(key), policy=policy)
         return value
