@@ -284,8 +284,8 @@ def parse_config(text: str, path: Path) -> Config:
         if problem:
             check.fail(problem, line=entry.line_of("url"), policy=raw_id)
         name = entry.get("name", raw_id)
-        if not isinstance(name, str):
-            check.fail("name must be a string", line=entry.line_of("name"), policy=raw_id)
+        if not isinstance(name, str) or not name.strip():  # reports lead with it: a blank one hides the policy
+            check.fail("name must be a non-empty string (or left out: the id stands in)", line=entry.line_of("name"), policy=raw_id)
         own = check.settings(entry, raw_id)
         headers = {**defaults.get("headers", {}), **own.get("headers", {})}
         if not any(key.lower() == "user-agent" for key in headers):
@@ -294,7 +294,7 @@ def parse_config(text: str, path: Path) -> Config:
             PolicySpec(
                 id=raw_id,
                 url=entry["url"].strip(),
-                name=name,
+                name=name.strip(),
                 select=own.get("select", defaults.get("select", ())),
                 # Removal selectors accumulate: the defaults' chrome plus the policy's own.
                 remove=tuple(dict.fromkeys(defaults.get("remove", ()) + own.get("remove", ()))),
