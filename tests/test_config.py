@@ -90,6 +90,11 @@ def test_urls_that_are_fine(url):
     assert policy.url == url
 
 
+def test_a_control_character_names_its_line():
+    error = error_of("policies:\n  - id: a\n    url: 'https://a.example/\x01'\n")
+    assert error.line == 3 and "control character U+0001 is not allowed" in error.message
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "policies.yaml")

@@ -244,6 +244,9 @@ def parse_config(text: str, path: Path) -> Config:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else None
         raise ConfigError(f"invalid YAML: {error.problem or error}", path, line) from None
+    except yaml.reader.ReaderError as error:  # a control character: it knows its offset, not its line
+        line = text.count("\n", 0, error.position) + 1
+        raise ConfigError(f"invalid YAML: the control character U+{error.character:04X} is not allowed", path, line) from None
     except yaml.YAMLError as error:
         raise ConfigError(f"invalid YAML: {error}", path) from None
     check = _Validator(path)
