@@ -181,7 +181,8 @@ def test_starter_selectors_catch_the_policy_on_real_captures(policy_id, corpus):
 def test_the_readme_example_is_a_valid_config_that_means_what_it_says():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     section = readme[readme.index("## Configuration: policies.yaml") :]
-    example = section[section.index("```yaml\n") + len("```yaml\n") : section.index("\n```")]
+    start = section.index("```yaml\n") + len("```yaml\n")
+    example = section[start : section.index("```", start)]
     (policy,) = parse(example).policies
     assert (policy.id, policy.select, policy.remove) == ("x-privacy", ("main",), ("nav", "footer", ".cookie"))
     assert (policy.timeout, policy.max_bytes, policy.shrink_limit) == (20, 10485760, 0.5)
