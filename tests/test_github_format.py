@@ -183,7 +183,7 @@ def test_the_example_workflow_commits_versions_and_fails_on_risk(tmp_path, serve
     write_config(repo / "policies.yaml", [{"id": "acme", "url": server.page("/privacy", V1), "select": "main"}])
     git(repo, "add", "policies.yaml")
     git(repo, "commit", "-q", "-m", "watch acme")
-    git(repo, "push", "-q", "origin", "HEAD")
+    git(repo, "push", "-q", "-u", "origin", "HEAD")  # the workflow's plain `git push` needs an upstream, as on a runner
     workflow = Workflow(repo)
 
     def pushed() -> list[str]:
