@@ -260,12 +260,21 @@ def test_git_diff_of_a_committed_store_reads_like_the_policy_diff(tmp_path, serv
     assert "## How we use information" in diff  # the hunk's context names the section
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="store/core, not fixed here: every run rewrites snapshots/.lock (the pid) and state.json (last_checked), "
-    "so a scheduled job that commits snapshots/ makes a commit even when no policy changed",
-)
 def test_a_run_without_changes_leaves_a_committed_store_untouched(tmp_path, server):
     config, git = committed_baseline(tmp_path, server)
     assert run_in_process("check", "-c", str(config)).returncode == 0
     assert git("status", "--porcelain", "--", "snapshots") == ""
+    # A page whose markup changes on every request (a rotating token) but whose text does not.
+    server.page("/privacy", V1.replace("</main>", "<input type=hidden value=token-2></main>"))
+    assert run_in_process("check", "-c", str(config)).returncode == 0
+    assert git("status", "--porcelain", "--", "snapshots") == ""
+    # An error is history worth a commit when it begins (the next runs stay quiet) and when it ends.
+    server.page("/privacy", "down", status=500)
+    assert run_in_process("check", "-c", str(config), "--retries", "0").returncode == 3
+    assert git("status", "--porcelain", "--", "snapshots") == " M snapshots/acme/state.json\n"
+    git("commit", "-q", "-am", "acme is down")
+    assert run_in_process("check", "-c", str(config), "--retries", "0").returncode == 3
+    assert git("status", "--porcelain", "--", "snapshots") == ""
+    server.page("/privacy", V1)
+    assert run_in_process("check", "-c", str(config)).returncode == 0
+    assert git("status", "--porcelain", "--", "snapshots") == " M snapshots/acme/state.json\n"

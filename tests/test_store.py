@@ -1,4 +1,5 @@
 import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -8,7 +9,7 @@ import pytest
 
 from policywatch import clausetext
 from policywatch.models import HEADING, ITEM, Clause
-from policywatch.store import PolicyState, Store, StoreError, VersionMeta, sha256
+from policywatch.store import PolicyState, Store, StoreError, VersionMeta, atomic_write, sha256
 
 CLAUSES = clausetext.attach_leads(
     [
@@ -68,11 +69,31 @@ def test_hand_edited_snapshot_is_reported_with_its_path(tmp_path):
 
 def test_state_round_trips_and_a_broken_state_is_only_a_cache_miss(tmp_path):
     store = Store(tmp_path)
-    state = PolicyState(last_checked="now", status="changed", etag='"abc"')
+    state = PolicyState(last_checked="now", status="error", etag='"abc"', error_kind="http-500", error_since="then")
     store.save_state("acme", state)
     assert store.state("acme") == state
+    # The error state (committed with the store) and the per-run state (git-ignored) are separate files.
+    assert json.loads((tmp_path / "acme" / "state.json").read_text()) == {"error_kind": "http-500", "error_message": None, "error_since": "then"}
     (tmp_path / "acme" / "state.json").write_text("{broken")
+    assert store.state("acme") == PolicyState(last_checked="now", status="error", etag='"abc"')
+    (tmp_path / "acme" / ".check.json").write_text("[]")
     assert store.state("acme") == PolicyState()
+
+
+def test_a_quiet_run_rewrites_no_committed_file_and_the_store_ignores_its_per_run_files(tmp_path):
+    store = Store(tmp_path)
+    with store.lock():
+        store.save_state("acme", PolicyState(last_checked="1", error_kind="network"))
+    committed = tmp_path / "acme" / "state.json"
+    written = committed.stat().st_mtime_ns
+    with store.lock():
+        store.save_state("acme", PolicyState(last_checked="2", error_kind="network", etag="e2"))
+    assert committed.stat().st_mtime_ns == written and store.state("acme").etag == "e2"
+    assert (tmp_path / ".gitignore").read_text().splitlines()[1:] == [".lock", ".check.json", ".tmp-*"]
+    (tmp_path / ".gitignore").write_text("mine\n")
+    with store.lock():
+        pass
+    assert (tmp_path / ".gitignore").read_text() == "mine\n"
 
 
 def test_suspicious_capture_is_kept_aside_until_its_text_is_accepted(tmp_path):
@@ -166,3 +187,15 @@ def test_a_write_that_fails_is_a_store_error_naming_the_path(tmp_path):
         store.add_version(meta_for(text, b"x"), text, b"x")
     with pytest.raises(StoreError, match="cannot write"):
         store.save_state("acme", PolicyState(status="new"))
+
+
+def test_atomic_writes_keep_a_files_mode_and_give_new_files_the_umask_mode(tmp_path):
+    config = tmp_path / "policies.yaml"
+    config.write_text("policies: []\n")
+    config.chmod(0o640)
+    atomic_write(config, b"policies: []\n# more\n")
+    assert config.stat().st_mode & 0o777 == 0o640
+    umask = os.umask(0o027)
+    os.umask(umask)
+    atomic_write(tmp_path / "report.html", b"<p>")
+    assert (tmp_path / "report.html").stat().st_mode & 0o777 == 0o666 & ~umask

@@ -21,7 +21,7 @@ from policywatch import clausetext
 from policywatch.config import Config
 from policywatch.models import HEADING, Clause
 from policywatch.normalize import NORMALIZER_VERSION, NormalizeError, normalize
-from policywatch.store import LATEST, STATE, SUSPICIOUS, Store, StoreError, VersionMeta, sha256, version_id
+from policywatch.store import LAST_CHECK, LATEST, STATE, SUSPICIOUS, Store, StoreError, VersionMeta, sha256, version_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,12 +68,12 @@ def _verify_policy(store: Store, policy_id: str, problems: list[Problem]) -> int
                 Problem(store.version_path(policy_id, after.version), f"fetched before the version ahead of it ({before.version}): history is out of order")
             )
     _verify_latest(store, policy_id, versions, problems)
-    state = store.policy_dir(policy_id) / STATE
-    if state.exists():
-        try:
-            json.loads(state.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:
-            problems.append(Problem(state, f"unreadable ({error}); the next check starts its error tracking afresh"))
+    for state in (store.policy_dir(policy_id) / name for name in (STATE, LAST_CHECK)):
+        if state.exists():
+            try:
+                json.loads(state.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as error:
+                problems.append(Problem(state, f"unreadable ({error}); the next check starts its tracking afresh"))
     return len(store.version_folders(policy_id))
 
 

@@ -7,7 +7,9 @@ Layout (one folder per policy id, so stores of several runners merge without con
     <store>/<id>/versions/<version>/raw.gz    the response body as fetched, gzip-compressed
     <store>/<id>/versions/<version>/meta.json fetch metadata and hashes
     <store>/<id>/suspicious/<version>/        captures kept aside instead of becoming a version
-    <store>/<id>/state.json                   last check, error state, HTTP validators
+    <store>/<id>/state.json                   error state (changes only when an error begins or ends)
+    <store>/<id>/.check.json                  last check, status, HTTP validators (per run; not for git)
+    <store>/.gitignore                        keeps the per-run files out of a repository that commits the store
 
 A version folder is built under a temporary name and renamed into place in one step, so a run killed at
 any moment leaves either the whole version or none of it; `recover` (run by `check` under the lock) removes
@@ -39,6 +41,8 @@ LATEST = "latest.md"
 VERSIONS = "versions"
 SUSPICIOUS = "suspicious"
 STATE = "state.json"
+LAST_CHECK = ".check.json"
+GITIGNORE = ".gitignore"
 LOCK = ".lock"
 _TMP_PREFIX = ".tmp-"
 
@@ -94,6 +98,10 @@ class PolicyState:
     last_modified: str | None = None
     raw_sha256: str | None = None
 
+    # Only the error state goes in state.json: it changes when an error begins or ends, so a job that commits
+    # the store makes no commit on a quiet run. The rest changes every run (or with every rotating token).
+    ERROR_FIELDS = ("error_kind", "error_message", "error_since")
+
     @classmethod
     def from_json(cls, data: dict) -> PolicyState:
         names = {f.name for f in dataclasses.fields(cls)}
@@ -129,6 +137,7 @@ def atomic_write(path: Path, data: bytes) -> None:
         fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as handle:
+                os.fchmod(fd, _mode_for(path))
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
@@ -138,6 +147,19 @@ def atomic_write(path: Path, data: bytes) -> None:
                 os.unlink(tmp)
             raise
     _fsync_dir(path.parent)
+
+
+# mkstemp creates owner-only files; a replaced file keeps its mode and a new one gets the usual umask mode, so
+# reports can be served and a shared store read. Read once: os.umask can only be read by setting it.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
+def _mode_for(path: Path) -> int:
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~_UMASK
 
 
 def _write_synced(path: Path, data: bytes) -> None:
@@ -163,6 +185,7 @@ class Store:
         with _writing(path):
             self.root.mkdir(parents=True, exist_ok=True)
             handle = open(path, "a+")
+            self._write_gitignore()
         deadline = time.monotonic() + wait
         try:
             while True:
@@ -187,6 +210,12 @@ class Store:
             yield
         finally:
             handle.close()
+
+    def _write_gitignore(self) -> None:
+        """Keep the lock, per-run state and temp leftovers out of git; a .gitignore the user wrote is left alone."""
+        path = self.root / GITIGNORE
+        if not path.exists():
+            atomic_write(path, f"# Written by policywatch: per-run files, not history.\n{LOCK}\n{LAST_CHECK}\n{_TMP_PREFIX}*\n".encode())
 
     # --- reading -------------------------------------------------------------------------------------
 
@@ -252,20 +281,36 @@ class Store:
         return data
 
     def state(self, policy_id: str) -> PolicyState:
-        path = self.policy_dir(policy_id) / STATE
-        if not path.exists():
-            return PolicyState()
-        try:
-            return PolicyState.from_json(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError, TypeError):
-            # The state is a cache of the last check; losing it costs one unconditional fetch, nothing more.
-            return PolicyState()
+        """The last check's state: state.json (error state; older stores kept everything there) + .check.json."""
+        data: dict = {}
+        for name in (STATE, LAST_CHECK):
+            path = self.policy_dir(policy_id) / name
+            try:
+                data.update(json.loads(path.read_text(encoding="utf-8")))
+            except FileNotFoundError:
+                pass
+            except (OSError, ValueError, TypeError, AttributeError):
+                # A cache of the last check: losing it costs one unconditional fetch and error report, nothing more.
+                pass
+        return PolicyState.from_json(data)
 
     # --- writing -------------------------------------------------------------------------------------
 
     def save_state(self, policy_id: str, state: PolicyState) -> None:
-        data = json.dumps(dataclasses.asdict(state), indent=2, sort_keys=True) + "\n"
-        atomic_write(self.policy_dir(policy_id) / STATE, data.encode("utf-8"))
+        fields = dataclasses.asdict(state)
+        errors = {name: fields.pop(name) for name in PolicyState.ERROR_FIELDS}
+        self._write_json_if_changed(self.policy_dir(policy_id) / STATE, errors)
+        self._write_json_if_changed(self.policy_dir(policy_id) / LAST_CHECK, fields)
+
+    @staticmethod
+    def _write_json_if_changed(path: Path, data: dict) -> None:
+        encoded = (json.dumps(data, indent=2, sort_keys=True) + "\n").encode("utf-8")
+        try:
+            if path.read_bytes() == encoded:
+                return
+        except OSError:
+            pass
+        atomic_write(path, encoded)
 
     def add_version(self, meta: VersionMeta, text: str, raw: bytes) -> VersionMeta:
         """Record a new accepted version and point latest.md at it. Returns the meta as stored."""
