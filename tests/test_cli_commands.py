@@ -170,11 +170,6 @@ def test_colour_only_on_a_terminal_and_never_with_no_color(tmp_path, no_color, c
     assert ("\x1b[" in shown) is coloured  # an empty NO_COLOR does not count (https://no-color.org)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="normalize (not ours to fix): a <header>/<footer> inside <main> is dropped as page chrome, though HTML "
-    "scopes it to main as it does for article and section, so a policy's title block and dates vanish",
-)
 def test_an_effective_date_in_the_header_of_main_is_part_of_the_policy(tmp_path):
     page = (
         "<html><body><header><a href='/'>Home</a></header><main><header><h1>Privacy Policy</h1>"

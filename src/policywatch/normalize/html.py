@@ -126,8 +126,9 @@ def _is_landmark_chrome(element: etree._Element, chosen: set[etree._Element]) ->
     if tag == "nav" or role in ("navigation", "search"):
         return True
     if tag in ("header", "footer") or role in ("banner", "contentinfo"):
-        # Inside an article, a section or a selected element they are its own title block or notes.
-        return not _has_ancestor(element, "article", "section") and not any(
+        # Inside main, an article, a section or a selected element they are its own title block or notes
+        # (HTML scopes them there: only a page-level header is a banner).
+        return not _has_ancestor(element, "main", "article", "aside", "section") and not any(
             ancestor in chosen for ancestor in element.iterancestors()
         )
     if tag == "dialog" and element.get("open") is None:
