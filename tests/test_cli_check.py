@@ -167,16 +167,13 @@ def test_unknown_policy_id_is_a_usage_error(tmp_path, server):
     assert result.returncode == 2 and "unknown policy id" in result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="report/text.py (not ours to fix): a first sight under --no-update prints 'baseline recorded' though "
-    "nothing was recorded (PolicyReport.version is None); it should say the baseline was not stored",
-)
 def test_no_update_never_claims_a_baseline_was_recorded(tmp_path, server):
     config = setup_policy(tmp_path, server)
     result = run_cli("check", "-c", str(config), "--no-update")
     assert result.returncode == 0 and not (tmp_path / "snapshots" / "acme").exists()
-    assert "recorded" not in result.stdout
+    assert "recorded" not in result.stdout and "no baseline stored (--no-update)" in result.stdout
+    markdown = run_cli("check", "-c", str(config), "--no-update", "-f", "markdown")
+    assert "Baseline recorded" not in markdown.stdout and "no baseline stored" in markdown.stdout
 
 
 def test_default_config_and_store_are_in_the_working_directory_and_store_can_move(tmp_path, server):

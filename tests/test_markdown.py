@@ -84,7 +84,10 @@ def test_a_run_over_many_policies_still_fits_a_comment():
         return PolicyReport(f"p{number}", f"Policy {number}", "https://example.org/p", CHANGED, changes,
                             version="2026-05-01T00-00-00Z", previous_version="2026-04-01T00-00-00Z")
 
-    quiet = [PolicyReport(f"q{n}", f"Quiet {n}", "https://example.org/q", UNCHANGED if n % 2 else NEW) for n in range(1000)]
+    quiet = [
+        PolicyReport(f"q{n}", f"Quiet {n}", "https://example.org/q", UNCHANGED if n % 2 else NEW, version="2026-05-01T00-00-00Z")
+        for n in range(1000)
+    ]
     text = MarkdownReporter().check(CheckReport([changed(n) for n in range(30)] + quiet, Severity.HIGH))
     assert len(text) < 65_536
     assert text.count("<details>") == 30 and "… and 40 more" in text  # the last policies' diffs are left to the JSON

@@ -38,6 +38,13 @@ def section_label(section: tuple[str, ...]) -> str:
     return " › ".join(section) if section else "(top)"
 
 
+def first_sight_note(policy: PolicyReport) -> str:
+    """What a first sight did: recorded the baseline, or (under --no-update) only looked."""
+    if policy.version is None:
+        return f"First sight ({policy.clauses} clauses); no baseline stored (--no-update)"
+    return f"Baseline recorded ({policy.clauses} clauses)"
+
+
 def finding_data(finding: Finding) -> dict:
     return {
         "category": finding.category,

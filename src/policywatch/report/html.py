@@ -15,7 +15,7 @@ from policywatch.core import CHANGED, ERROR, NEW, SUSPICIOUS, UNCHANGED, CheckRe
 from policywatch.diff import word_diff
 from policywatch.history import version_time
 from policywatch.models import ADDED_PROTECTION, LOST_PROTECTION, MODIFIED, MOVED, REMOVED, Change, Finding, ScannedClause
-from policywatch.report.base import Reporter, section_label, severity_counts
+from policywatch.report.base import Reporter, first_sight_note, section_label, severity_counts
 
 _CSS = """
 :root { --high: #b3261e; --medium: #b25c00; --low: #1f5fa8; --good: #1e7b34; --line: #d7d7db; --muted: #5f6368; }
@@ -255,7 +255,7 @@ class HtmlReporter(Reporter):
         if policy.set_aside:
             parts.append(f'<p class="muted">The capture is kept aside in <code>{escape(policy.set_aside)}</code>.</p>')
         if policy.status == NEW:
-            parts.append(f"<p>Baseline recorded: the first version seen of this policy ({policy.clauses} clauses).</p>")
+            parts.append(f"<p>{escape(first_sight_note(policy))}.</p>")
         elif policy.status == UNCHANGED and not policy.changes:
             parts.append('<p class="muted">No changes.</p>')
         parts.append(changes_html(policy.changes))

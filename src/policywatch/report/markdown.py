@@ -13,7 +13,7 @@ from collections import Counter
 from policywatch.core import CHANGED, ERROR, NEW, SUSPICIOUS, UNCHANGED, CheckReport, CompareReport, PolicyReport
 from policywatch.diff import word_diff
 from policywatch.models import ADDED_PROTECTION, MODIFIED, MOVED, REMOVED, Change, Finding, ScannedClause
-from policywatch.report.base import Reporter, section_label, severity_counts, summary_line
+from policywatch.report.base import Reporter, first_sight_note, section_label, severity_counts, summary_line
 
 _ICON = {"high": "🔴", "medium": "🟠", "low": "🔵"}
 _PROTECTION_ICON = "🟢"
@@ -168,7 +168,7 @@ class MarkdownReporter(Reporter):
         if policy.set_aside:
             lines += [f"The capture is kept aside in {_code(policy.set_aside)}.", ""]
         if policy.status == NEW:
-            lines += [f"Baseline recorded ({policy.clauses} clauses).", ""]
+            lines += [f"{first_sight_note(policy)}.", ""]
         return lines + _changes_block(policy.changes, budget)
 
     def compare(self, report: CompareReport) -> str:

@@ -11,7 +11,7 @@ from rich.text import Text
 from policywatch.core import CHANGED, ERROR, NEW, SUSPICIOUS, UNCHANGED, CheckReport, CompareReport, PolicyReport
 from policywatch.diff import word_diff
 from policywatch.models import ADDED, ADDED_PROTECTION, MODIFIED, MOVED, REMOVED, Change, ScannedClause, Severity
-from policywatch.report.base import Reporter, section_label
+from policywatch.report.base import Reporter, first_sight_note, section_label
 
 _SEVERITY_STYLE = {Severity.HIGH: "bold red", Severity.MEDIUM: "yellow", Severity.LOW: "cyan"}
 _STATUS_STYLE = {NEW: "blue", UNCHANGED: "dim", CHANGED: "bold magenta", ERROR: "bold red", SUSPICIOUS: "bold yellow"}
@@ -63,7 +63,7 @@ class TextReporter(Reporter):
             if policy.set_aside:
                 console.print(f"  capture kept aside in {escape(policy.set_aside)}", style="dim")
         if policy.status == NEW:
-            console.print(f"  baseline recorded: {policy.clauses} clauses", style="blue")
+            console.print(f"  {first_sight_note(policy).lower()}", style="blue")
         self._changes(console, policy.changes)
         console.print()
 
