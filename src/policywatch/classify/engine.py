@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from policywatch.classify.prefilter import Requirements, requirements_of
@@ -225,33 +225,60 @@ def _leftmost_first(regexes: Sequence[re.Pattern], text: str) -> Iterator[re.Mat
 
 @dataclass(frozen=True)
 class CategoryRules:
-    """A category's compiled rules. Its patterns of all kinds are numbered in one sequence (patterns, then
-    protections, then always_risk), the numbering its `requirements` and the prefilter's answers use."""
+    """A category's rules, each compiled on first use (a run meets a third of them; compiling them all cost
+    most of a load). Its patterns of all kinds are numbered in one sequence (patterns, then protections,
+    then always_risk), the numbering its `requirements` and the prefilter's answers use."""
 
     category: str
-    kinds: tuple[tuple[str, tuple[re.Pattern, ...]], ...]  # (kind, a regex per pattern of that kind)
-    exclude: re.Pattern | None
+    kinds: tuple[tuple[str, range], ...]  # (kind, the numbers of its patterns)
+    sources: tuple[str, ...]  # the regular expression of each pattern, by number
+    exclude_source: str | None
     requirements: Requirements  # what a clause must contain for each pattern to match
+    _compiled: dict[int | None, re.Pattern] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def compile(cls, category: str, raw: Mapping[str, Sequence[str]], terms: Mapping[str, str]) -> CategoryRules:
-        kinds, expanded = [], []
+    def compile(
+        cls, category: str, raw: Mapping[str, Sequence[str]], terms: Mapping[str, str], trusted: Container[str] = ()
+    ) -> CategoryRules:
+        """`trusted` patterns are known to compile (the built-in ones, which the tests compile); any other is
+        compiled here, so that a bad one is reported at load."""
+        kinds, sources, expanded = [], [], []
         for name, kind in RULE_KINDS.items():
-            regexes = []
-            for number, written in enumerate(raw.get(name, ())):
-                expanded.append(expand_terms(written, terms))
-                regexes.append(_compile_all(_phrases([(number, expanded[-1])]), expanded[-1:], [written]))
-            kinds.append((kind, tuple(regexes)))
-        return cls(category, tuple(kinds), compile_phrases(raw.get("exclude", ()), terms), requirements_of(expanded))
+            written = raw.get(name, ())
+            kinds.append((kind, range(len(sources), len(sources) + len(written))))
+            for number, pattern in enumerate(written):
+                expanded.append(expand_terms(pattern, terms))
+                sources.append(_phrases([(number, expanded[-1])]))
+                if pattern not in trusted:
+                    _compile_all(sources[-1], expanded[-1:], [pattern])
+        exclude = raw.get("exclude", ())
+        exclude_source = _phrases(enumerate(expand_terms(p, terms) for p in exclude)) if exclude else None
+        if any(pattern not in trusted for pattern in exclude):
+            compile_phrases(exclude, terms)
+        return cls(category, tuple(kinds), tuple(sources), exclude_source, requirements_of(expanded))
+
+    def _regex(self, number: int | None) -> re.Pattern:
+        """Pattern `number`'s regex, or (None) the exclusions'."""
+        regex = self._compiled.get(number)
+        if regex is None:
+            regex = self._compiled[number] = re.compile(
+                self.exclude_source if number is None else self.sources[number], FLAGS
+            )
+        return regex
+
+    @property
+    def exclude(self) -> re.Pattern | None:
+        return None if self.exclude_source is None else self._regex(None)
 
     def hits(self, reading: ClauseReading, possible: frozenset[int] | None = None) -> list[Hit]:
         """The category's hits in a clause; `possible` are the numbers of the only patterns that can match
         it (None: any may)."""
         found: list[tuple[int, tuple[int, int], str, Hit]] = []
         protected_segments: set[tuple[int, int]] = set()
+        exclude = self.exclude
         for match, kind in self._matches(reading, possible):
             segment = reading.segment(match.start())
-            if self.exclude is not None and reading.search(self.exclude, match.start()):
+            if exclude is not None and reading.search(exclude, match.start()):
                 continue
             hit = self._judge(reading, match, kind, segment)
             if hit is None:
@@ -269,10 +296,8 @@ class CategoryRules:
 
     def _matches(self, reading: ClauseReading, possible: frozenset[int] | None) -> Iterable[tuple[re.Match, str]]:
         # Leaving out patterns that cannot match anywhere in the text changes no match of the others.
-        first = 0
-        for kind, regexes in self.kinds:
-            chosen = [regex for n, regex in enumerate(regexes) if possible is None or first + n in possible]
-            first += len(regexes)
+        for kind, numbers in self.kinds:
+            chosen = [self._regex(n) for n in numbers if possible is None or n in possible]
             for match in _leftmost_first(chosen, reading.normalized):
                 yield match, kind
 

@@ -1,7 +1,6 @@
 """The rulebook: the built-in rules.yaml plus the user's `rules:` and `ignore:` from policies.yaml.
 
-Everything is validated and compiled once in `Rulebook.load`; classifying a clause only runs
-precompiled regular expressions.
+Everything is validated in `Rulebook.load`; the built-in category patterns are compiled on first use.
 """
 
 from __future__ import annotations
@@ -102,7 +101,8 @@ class Rulebook:
             severities = overrides.get("severity") or {}
         _check_severity_overrides(severities, entries)
         categories = [_apply_severity(entry["category"], severities) for entry in entries.values()]
-        rules = [_compile_category(entry, terms) for entry in entries.values()]
+        trusted = {pattern for entry in builtin["categories"] for key in (*_PATTERN_KEYS, *_EXTRA_KEYS) for pattern in entry.get(key, ())}
+        rules = [_compile_category(entry, terms, trusted) for entry in entries.values()]
         ignore_entries, warnings = _ignore_entries(ignore or [], set(entries), today or date.today())
         return cls(categories, rules, cues, ignore_entries, warnings)
 
@@ -224,10 +224,10 @@ def _check_severity_overrides(severities: object, entries: Mapping[str, dict]) -
         raise RuleError(f"rules.severity: unknown category id(s) {', '.join(unknown)}", severities)
 
 
-def _compile_category(entry: dict, terms: Mapping[str, str]) -> CategoryRules:
+def _compile_category(entry: dict, terms: Mapping[str, str], trusted: set[str]) -> CategoryRules:
     category_id = entry["category"].id
     try:
-        return CategoryRules.compile(category_id, entry, terms)
+        return CategoryRules.compile(category_id, entry, terms, trusted)
     except PatternError as error:
         raise RuleError(f"category {category_id!r}: {error}", entry["where"]) from None
 
