@@ -81,6 +81,10 @@ def command(function: Callable) -> Callable:
         except Abort as error:
             env.error(str(error))
             status = error.status
+        except KeyboardInterrupt:
+            # Not click's "Aborted!" with exit 1, which a CI script would read as a risky finding.
+            env.error("interrupted: the store holds every version completed before the interrupt")
+            status = ExitStatus.INTERRUPTED
         sys.exit(int(status or ExitStatus.OK))
 
     return wrapper

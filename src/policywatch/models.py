@@ -13,6 +13,7 @@ class ExitStatus(enum.IntEnum):
     RISK = 1  # a new-risk / changed-risk / lost-protection finding at or above the threshold
     USAGE = 2  # usage or config error: nothing ran
     FAILED = 3  # one or more policies could not be fetched or processed (and no risky finding)
+    INTERRUPTED = 130  # stopped by Ctrl-C / SIGINT (128 + the signal, as shells report it)
 
 
 class Severity(enum.IntEnum):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 
@@ -45,6 +46,9 @@ def processes_for(jobs: int, per_cpu: int = 1) -> int:
 
 
 def _start_worker(function: Callable, common: tuple) -> None:
+    # Ctrl-C reaches the whole process group: the parent alone handles it (it stops feeding and shuts the pool
+    # down), so workers finish the version they are writing instead of each printing a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     global _function, _common
     _function, _common = function, common
 
