@@ -172,14 +172,22 @@ def _item_requirements(item: tuple) -> list[set[str]]:
     if kind == "SUBPATTERN":
         return list(_sequence_requirements(value[-1]))
     if kind == "BRANCH":
-        # One requirement per branch (its most selective), joined: each match meets one of them.
-        bests = [_most_selective(_sequence_requirements(branch)) for branch in value[1]]
-        return [] if any(best is None for best in bests) else [set().union(*bests)]
+        # Any one requirement per branch, joined, is met by every match. Joining each branch's most selective,
+        # then its second (or again its last), … gives several such requirements: a clause must meet them all.
+        ranked = [sorted(_sequence_requirements(branch), key=_selectivity, reverse=True) for branch in value[1]]
+        if not all(ranked):
+            return []
+        joined = [set().union(*(r[min(depth, len(r) - 1)] for r in ranked)) for depth in range(max(map(len, ranked)))]
+        return [set(r) for r in dict.fromkeys(frozenset(r) for r in joined)]
     if kind in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") and value[0] >= 1:
         return list(_sequence_requirements(value[2]))
     return []
 
 
+def _selectivity(requirement: Requirement) -> tuple[int, float]:
+    """Longer strings occur in fewer clauses: the shortest string's length, then the average length."""
+    return min(map(len, requirement)), sum(map(len, requirement)) / len(requirement)
+
+
 def _most_selective(requirements: list[Requirement]) -> Requirement | None:
-    """The requirement whose shortest string is longest, then whose strings are longest on average."""
-    return max(requirements, key=lambda r: (min(map(len, r)), sum(map(len, r)) / len(r)), default=None)
+    return max(requirements, key=_selectivity, default=None)
