@@ -17,7 +17,7 @@ from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from policywatch.classify.prefilter import Requirements, requirements_of
+from policywatch.classify.prefilter import Requirements, folds_like_ascii_text, requirements_of
 from policywatch.models import ITEM, PROTECTION, RISK, ROW, Clause
 
 FLAGS = re.IGNORECASE
@@ -140,6 +140,9 @@ class ClauseReading:
         else:
             self.text = clause.text
         self.normalized = self.text.translate(_TYPOGRAPHY)
+        self.lowered = self.normalized.lower()
+        # Lower-casing ASCII keeps every position; case-free patterns search it without IGNORECASE, faster.
+        self.folded = self.lowered if self.normalized.isascii() else None
 
     @cached_property
     def _breaks(self) -> tuple[list[int], list[int]]:
@@ -205,16 +208,18 @@ class ClauseReading:
         return any(pattern.search(self.normalized, start, end) for start, end in self.scope(position))
 
 
-def _leftmost_first(regexes: Sequence[re.Pattern], text: str) -> Iterator[re.Match]:
+def _leftmost_first(searches: Sequence[tuple[re.Pattern, str]]) -> Iterator[re.Match]:
     """The matches that one alternation of the regexes would find (leftmost; at the same start, the first
-    regex in order; never overlapping), without compiling that alternation for each subset of patterns."""
-    upcoming = [regex.search(text) for regex in regexes]
+    regex in order; never overlapping), without compiling that alternation for each subset of patterns.
+    Each regex searches its own text: the clause, or the same clause lower-cased."""
+    upcoming = [regex.search(text) for regex, text in searches]
     position = 0
     while True:
         best = None
         for index, match in enumerate(upcoming):
             if match is not None and match.start() < position:  # overlapped by a match already given
-                match = upcoming[index] = regexes[index].search(text, position)
+                regex, text = searches[index]
+                match = upcoming[index] = regex.search(text, position)
             if match is not None and (best is None or match.start() < best.start()):
                 best = match
         if best is None:
@@ -234,7 +239,7 @@ class CategoryRules:
     sources: tuple[str, ...]  # the regular expression of each pattern, by number
     exclude_source: str | None
     requirements: Requirements  # what a clause must contain for each pattern to match
-    _compiled: dict[int | None, re.Pattern] = field(default_factory=dict, repr=False, compare=False)
+    _compiled: dict[tuple[int | None, bool], re.Pattern] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def compile(
@@ -257,14 +262,22 @@ class CategoryRules:
             compile_phrases(exclude, terms)
         return cls(category, tuple(kinds), tuple(sources), exclude_source, requirements_of(expanded))
 
-    def _regex(self, number: int | None) -> re.Pattern:
-        """Pattern `number`'s regex, or (None) the exclusions'."""
-        regex = self._compiled.get(number)
-        if regex is None:
-            regex = self._compiled[number] = re.compile(
-                self.exclude_source if number is None else self.sources[number], FLAGS
-            )
-        return regex
+    def _regex(self, number: int | None, folded: bool = False) -> re.Pattern | None:
+        """Pattern `number`'s regex, or (None) the exclusions'; `folded`: the one for lower-cased ASCII text,
+        None when the pattern has none."""
+        key = (number, folded)
+        if key not in self._compiled:
+            source = self.exclude_source if number is None else self.sources[number]
+            if not folded:
+                self._compiled[key] = re.compile(source, FLAGS)
+            else:
+                self._compiled[key] = re.compile(source) if folds_like_ascii_text(source) else None
+        return self._compiled[key]
+
+    def _search(self, number: int, reading: ClauseReading) -> tuple[re.Pattern, str]:
+        """The regex for pattern `number` and the text of the clause it searches."""
+        regex = self._regex(number, True) if reading.folded is not None else None
+        return (regex, reading.folded) if regex is not None else (self._regex(number), reading.normalized)
 
     @property
     def exclude(self) -> re.Pattern | None:
@@ -297,8 +310,8 @@ class CategoryRules:
     def _matches(self, reading: ClauseReading, possible: frozenset[int] | None) -> Iterable[tuple[re.Match, str]]:
         # Leaving out patterns that cannot match anywhere in the text changes no match of the others.
         for kind, numbers in self.kinds:
-            chosen = [self._regex(n) for n in numbers if possible is None or n in possible]
-            for match in _leftmost_first(chosen, reading.normalized):
+            chosen = [self._search(n, reading) for n in numbers if possible is None or n in possible]
+            for match in _leftmost_first(chosen):
                 yield match, kind
 
     def _judge(self, reading: ClauseReading, match: re.Match, kind: str, segment: tuple[int, int]) -> Hit | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 try:
     from re import _parser as _regex_parser  # Python 3.11+
@@ -37,6 +38,56 @@ def requirements_of(patterns: Sequence[str]) -> tuple[tuple[Requirement, ...], .
     """The requirements of each pattern; None when a pattern has none (its category is always tried)."""
     result = tuple(tuple(required_literals(pattern)) for pattern in patterns)
     return None if any(not requirements for requirements in result) else result
+
+
+def folds_like_ascii_text(pattern: str) -> bool:
+    """Whether the pattern matches ASCII text ignoring case exactly where, without IGNORECASE, it matches that
+    text lower-cased (same length, same positions), which it searches faster: it has no upper-case ASCII
+    letter (escapes such as \\W aside), no character that ignoring case matches an ASCII one, no inline flag."""
+    try:
+        parsed = _regex_parser.parse(pattern, 0)
+    except (re.error, RecursionError):
+        return False
+    return parsed.state.flags == re.UNICODE and _folds_sequence(parsed)
+
+
+def _folds_sequence(sequence) -> bool:
+    return all(_folds_item(op, value) for op, value in sequence)
+
+
+def _folds_item(op, value) -> bool:
+    kind = str(op)
+    if kind in ("LITERAL", "NOT_LITERAL"):
+        return _folds_char(value)
+    if kind == "RANGE":
+        low, high = value
+        return high - low <= 256 and all(_folds_char(char) for char in range(low, high + 1))
+    if kind == "IN":
+        return all(_folds_item(inner_op, inner) for inner_op, inner in value)
+    if kind in ("NEGATE", "CATEGORY", "AT", "ANY", "GROUPREF"):
+        return True
+    if kind == "BRANCH":
+        return all(_folds_sequence(branch) for branch in value[1])
+    if kind == "SUBPATTERN":
+        return not value[1] and not value[2] and _folds_sequence(value[3])  # no (?i:…) or (?-i:…)
+    if kind in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+        return _folds_sequence(value[2])
+    if kind in ("ASSERT", "ASSERT_NOT"):
+        return _folds_sequence(value[1])
+    if kind == "ATOMIC_GROUP":
+        return _folds_sequence(value)
+    if kind == "GROUPREF_EXISTS":
+        return _folds_sequence(value[1]) and (value[2] is None or _folds_sequence(value[2]))
+    return False
+
+
+@lru_cache(maxsize=None)
+def _folds_char(code: int) -> bool:
+    if code < 128:
+        return not 65 <= code <= 90
+    # "ſ" matches "s" ignoring case, and the Kelvin sign "k": such a character would miss the lower-cased text.
+    ignoring_case = re.compile(re.escape(chr(code)), re.IGNORECASE)
+    return not any(ignoring_case.fullmatch(chr(ascii_code)) for ascii_code in range(128))
 
 
 class TriggerIndex:

@@ -113,7 +113,7 @@ class Rulebook:
         if clause.kind == HEADING:
             return []  # a heading is context for the clauses below it, never a finding by itself
         reading = ClauseReading(clause, self._cues)
-        candidates = self._triggers.candidates(reading.normalized.lower())
+        candidates = self._triggers.candidates(reading.lowered)
         if not candidates or self._cues.states_no_practice(clause):
             return []
         matches: list[Match] = []
