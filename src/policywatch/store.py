@@ -130,8 +130,11 @@ def _writing(path: Path) -> Iterator[None]:
         raise StoreError(f"{path}: cannot write ({error.strerror or error})") from None
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write via a synced temp file in the same folder and rename, so readers see old or new, never half."""
+def atomic_write(path: Path, data: bytes, durable: bool = True) -> None:
+    """Write via a synced temp file in the same folder and rename, so readers see old or new, never half.
+
+    durable=False skips the fsyncs, for caches whose loss after a power cut costs nothing but a refetch.
+    """
     with _writing(path):
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=path.parent)
@@ -139,14 +142,16 @@ def atomic_write(path: Path, data: bytes) -> None:
             with os.fdopen(fd, "wb") as handle:
                 os.fchmod(fd, _mode_for(path))
                 handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
+                if durable:
+                    handle.flush()
+                    os.fsync(handle.fileno())
             os.replace(tmp, path)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
-    _fsync_dir(path.parent)
+    if durable:
+        _fsync_dir(path.parent)
 
 
 # mkstemp creates owner-only files; a replaced file keeps its mode and a new one gets the usual umask mode, so
@@ -300,17 +305,18 @@ class Store:
         fields = dataclasses.asdict(state)
         errors = {name: fields.pop(name) for name in PolicyState.ERROR_FIELDS}
         self._write_json_if_changed(self.policy_dir(policy_id) / STATE, errors)
-        self._write_json_if_changed(self.policy_dir(policy_id) / LAST_CHECK, fields)
+        # The per-run state is a cache (see state()): not worth an fsync per policy on every run.
+        self._write_json_if_changed(self.policy_dir(policy_id) / LAST_CHECK, fields, durable=False)
 
     @staticmethod
-    def _write_json_if_changed(path: Path, data: dict) -> None:
+    def _write_json_if_changed(path: Path, data: dict, durable: bool = True) -> None:
         encoded = (json.dumps(data, indent=2, sort_keys=True) + "\n").encode("utf-8")
         try:
             if path.read_bytes() == encoded:
                 return
         except OSError:
             pass
-        atomic_write(path, encoded)
+        atomic_write(path, encoded, durable)
 
     def add_version(self, meta: VersionMeta, text: str, raw: bytes) -> VersionMeta:
         """Record a new accepted version and point latest.md at it. Returns the meta as stored."""
