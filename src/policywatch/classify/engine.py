@@ -245,8 +245,8 @@ class CategoryRules:
     def compile(
         cls, category: str, raw: Mapping[str, Sequence[str]], terms: Mapping[str, str], trusted: Container[str] = ()
     ) -> CategoryRules:
-        """`trusted` patterns are known to compile (the built-in ones, which the tests compile); any other is
-        compiled here, so that a bad one is reported at load."""
+        """`trusted` patterns (the built-in ones) are compiled on first use; any other is compiled here, so that
+        a bad pattern in policies.yaml is reported at load."""
         kinds, sources, expanded = [], [], []
         for name, kind in RULE_KINDS.items():
             written = raw.get(name, ())
