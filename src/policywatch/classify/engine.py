@@ -279,6 +279,13 @@ class CategoryRules:
         regex = self._regex(number, True) if reading.folded is not None else None
         return (regex, reading.folded) if regex is not None else (self._regex(number), reading.normalized)
 
+    def compile_all(self) -> int:
+        """Compile every regex first use would (raising re.error for a broken one); how many patterns there are."""
+        for number in [*range(len(self.sources)), *([None] if self.exclude_source is not None else [])]:
+            self._regex(number)
+            self._regex(number, folded=True)
+        return len(self.sources)
+
     @property
     def exclude(self) -> re.Pattern | None:
         return None if self.exclude_source is None else self._regex(None)

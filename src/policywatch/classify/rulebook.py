@@ -132,6 +132,11 @@ class Rulebook:
                 matches.append(Match(hit.category, category.severity, hit.polarity, hit.evidence, hit.rule, explanation))
         return matches
 
+    def check_patterns(self) -> int:
+        """Compile every category pattern now rather than on first use (raising re.error for a broken one); how
+        many patterns there are."""
+        return sum(rules.compile_all() for rules in self._rules)
+
     def scan(self, clauses: Sequence[Clause], policy_id: str | None = None) -> list[ScannedClause]:
         return [ScannedClause(clause, tuple(self.classify(clause, policy_id))) for clause in clauses]
 
