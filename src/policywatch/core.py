@@ -120,12 +120,11 @@ class CheckOptions:
 
 
 def validators_for(store: Store, policy_id: str) -> Validators | None:
+    """Validators for a conditional request, only when a stored version can stand in for a 304 (a damaged one
+    is then reported by processing, as for any other answer)."""
     state = store.state(policy_id)
-    try:
-        if store.latest(policy_id) is None or not (state.etag or state.last_modified):
-            return None
-    except StoreError:
-        return None  # fetch unconditionally: processing then reports the damaged version as this policy's error
+    if not (state.etag or state.last_modified) or not store.version_folders(policy_id):
+        return None
     return Validators(state.etag, state.last_modified)
 
 
@@ -176,20 +175,20 @@ def _check_one(spec: PolicySpec, outcome, store: Store, rulebook: Rulebook, opti
         if isinstance(outcome, FetchError):
             raise outcome
         kept = _process(spec, outcome, store, rulebook, options, state, report)
-    except FetchError as error:
-        report.status = SUSPICIOUS if error.kind == SUSPICIOUS else ERROR
-        report.failure = Failure(error.kind, error.message, error.hint)
-        report.changes = []
-    except StoreError as error:  # a damaged stored version is named and left alone, never diffed or replaced
-        report.status = ERROR
-        report.failure = Failure("store", str(error), "run `policywatch verify`; restore the file from a backup or move the damaged version aside")
-        report.changes = []
     except Exception as error:  # one broken policy must never stop the others
-        report.status = ERROR
-        report.failure = Failure("internal", f"{type(error).__name__}: {error}", "please report this as a policywatch bug")
+        report.failure = _failure(error)
+        report.status = SUSPICIOUS if report.failure.kind == SUSPICIOUS else ERROR
         report.changes = []
     _update_error_state(report, kept, store, options)
     return report
+
+
+def _failure(error: Exception) -> Failure:
+    if isinstance(error, FetchError):
+        return Failure(error.kind, error.message, error.hint)
+    if isinstance(error, StoreError):  # a damaged stored version is named and left alone, never diffed or replaced
+        return Failure("store", str(error), "run `policywatch verify`; restore the file from a backup or move the damaged version aside")
+    return Failure("internal", f"{type(error).__name__}: {error}", "please report this as a policywatch bug")
 
 
 def _process(
@@ -204,8 +203,6 @@ def _process(
     """Process a fetched body into the report; returns the policy's state with the validators to remember."""
     latest = store.latest(spec.id)
     report.previous_version = latest.version if latest else None
-    if latest is not None:
-        store.ensure_latest_md_intact(latest)
     if result.not_modified:
         if latest is None:
             raise FetchError("http-304", "the server answered 304 Not Modified with no stored version", "run again")
@@ -215,6 +212,8 @@ def _process(
     if latest is not None and spec.id not in options.accept and _same_body(latest, state, raw_hash):
         report.clauses = latest.clauses
         return _with_validators(state, result, raw_hash)
+    if latest is not None:  # from here on latest.md may be rewritten: never over a hand-edited one
+        store.ensure_latest_md_intact(latest)
     try:
         clauses = normalize(result.body, content_type=result.content_type, url=result.final_url, select=spec.select, remove=spec.remove)
     except NormalizeError as error:
