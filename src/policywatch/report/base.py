@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass
 
@@ -32,6 +33,11 @@ class Reporter:
 
     def scan(self, location: str, clauses: list[ScannedClause]) -> str:
         raise NotImplementedError
+
+
+def json_text(data: dict) -> str:
+    """A JSON document as every machine format writes it: indented, UTF-8 kept readable, a final newline."""
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
 def section_label(section: tuple[str, ...]) -> str:

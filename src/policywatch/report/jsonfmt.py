@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
-import json
-
 from policywatch.core import CheckReport, CompareReport
 from policywatch.models import ScannedClause
-from policywatch.report.base import SCHEMA, Reporter, change_data, check_summary, match_data, policy_data, severity_counts
-
-
-def _dump(data: dict) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+from policywatch.report.base import (
+    SCHEMA,
+    Reporter,
+    change_data,
+    check_summary,
+    json_text,
+    match_data,
+    policy_data,
+    severity_counts,
+)
 
 
 class JsonReporter(Reporter):
     def check(self, report: CheckReport) -> str:
-        return _dump({"schema": SCHEMA, "policies": [policy_data(p) for p in report.policies], "summary": check_summary(report)})
+        return json_text({"schema": SCHEMA, "policies": [policy_data(p) for p in report.policies], "summary": check_summary(report)})
 
     def compare(self, report: CompareReport) -> str:
         findings = [f for c in report.changes for f in c.findings if f.fails]
-        return _dump(
+        return json_text(
             {
                 "schema": SCHEMA,
                 "old": report.old,
@@ -34,7 +37,7 @@ class JsonReporter(Reporter):
         )
 
     def scan(self, location: str, clauses: list[ScannedClause]) -> str:
-        return _dump(
+        return json_text(
             {
                 "schema": SCHEMA,
                 "source": location,

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 from rich.console import Console
 from rich.text import Text
 
 from policywatch.history import PolicyHistory, PolicyListing
-from policywatch.report.base import SCHEMA, Reporter
+from policywatch.report.base import SCHEMA, Reporter, json_text
 from policywatch.report.jsonfmt import JsonReporter
 from policywatch.report.text import TextReporter
 from policywatch.store import VersionMeta
@@ -121,7 +119,7 @@ class JsonListingReporter(JsonReporter, ListingReporter):
             "url": history.url,
             "versions": [version_data(number, meta) for number, meta in enumerate(history.versions, start=1)],
         }
-        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        return json_text(data)
 
     def policies(self, rows: list[PolicyListing]) -> str:
         policies = []
@@ -147,7 +145,7 @@ class JsonListingReporter(JsonReporter, ListingReporter):
                           "changes": row.last_change.changes, "findings": row.last_change.findings},
                 }
             )
-        return json.dumps({"schema": SCHEMA, "policies": policies}, indent=2, ensure_ascii=False) + "\n"
+        return json_text({"schema": SCHEMA, "policies": policies})
 
 
 LISTING_FORMATS: dict[str, type[ListingReporter]] = {"text": TextListingReporter, "json": JsonListingReporter}

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 from policywatch.classify import Category
-from policywatch.report.base import SCHEMA
+from policywatch.report.base import SCHEMA, json_text
 
 
 def categories_text(categories: Sequence[Category]) -> str:
@@ -33,7 +32,7 @@ def categories_json(categories: Sequence[Category]) -> str:
             for c in categories
         ],
     }
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return json_text(data)
 
 
 CATEGORY_FORMATS = {"text": categories_text, "json": categories_json}

@@ -11,13 +11,12 @@ only when that file is in the stored text format; URLs get no location.
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 from policywatch import __version__, clausetext
 from policywatch.core import CheckReport, CompareReport, PolicyReport
 from policywatch.models import REMOVED, RISK, Change, Clause, ScannedClause, Severity
-from policywatch.report.base import Reporter, ReportStyle, section_label
+from policywatch.report.base import Reporter, ReportStyle, json_text, section_label
 from policywatch.store import LATEST, Store
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -208,4 +207,4 @@ def _document(results: list[dict], notifications: list[dict]) -> str:
         "invocations": [{"executionSuccessful": not notifications, "toolExecutionNotifications": notifications}],
         "results": results,
     }
-    return json.dumps({"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}, indent=2, ensure_ascii=False) + "\n"
+    return json_text({"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]})
