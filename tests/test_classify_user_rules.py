@@ -67,6 +67,7 @@ def test_an_expired_ignore_entry_warns_and_no_longer_applies():
         ({"categories": [{"id": "data-sale", "severity": "low"}]}, None, "is built in"),
         ({"categories": [{**PAY_TO_OPT_OUT, "patterns": ["(unclosed"]}]}, None, "bad regular expression '(unclosed'"),
         ({"categories": [{**PAY_TO_OPT_OUT, "patterns": ["{nope} data"]}]}, None, "unknown term {nope}"),
+        ({"categories": [{"id": "data-sale", "exclude": ["ok", "(unclosed"]}]}, None, "bad regular expression '(unclosed'"),
         ({"categories": [{"id": "Bad Id", "patterns": ["x"]}]}, None, "id must be a lower-case name"),
         ({"categories": [{"id": "new-thing", "patterns": ["x"]}]}, None, "missing name, severity, explanation"),
         ({"colour": "red"}, None, "unknown key(s) colour"),

@@ -85,13 +85,6 @@ def _phrases(numbered: Iterable[tuple[int, str]]) -> str:
     return rf"(?<![\w-])(?:{alternatives})(?!\w)"
 
 
-def compile_phrases(patterns: Sequence[str], terms: Mapping[str, str]) -> re.Pattern | None:
-    if not patterns:
-        return None
-    expanded = [expand_terms(p, terms) for p in patterns]
-    return _compile_all(_phrases(enumerate(expanded)), expanded, patterns)
-
-
 @dataclass(frozen=True)
 class Cues:
     negation: re.Pattern
@@ -257,9 +250,10 @@ class CategoryRules:
                 if pattern not in trusted:
                     _compile_all(sources[-1], expanded[-1:], [pattern])
         exclude = raw.get("exclude", ())
-        exclude_source = _phrases(enumerate(expand_terms(p, terms) for p in exclude)) if exclude else None
+        exclude_expanded = [expand_terms(pattern, terms) for pattern in exclude]
+        exclude_source = _phrases(enumerate(exclude_expanded)) if exclude else None
         if any(pattern not in trusted for pattern in exclude):
-            compile_phrases(exclude, terms)
+            _compile_all(exclude_source, exclude_expanded, exclude)
         return cls(category, tuple(kinds), tuple(sources), exclude_source, requirements_of(expanded))
 
     def _regex(self, number: int | None, folded: bool = False) -> re.Pattern | None:
