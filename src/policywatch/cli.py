@@ -51,6 +51,22 @@ def open_config(config_path: str | None) -> Config:
     return load_config(Path(config_path) if config_path else Path("policies.yaml"))
 
 
+def rulebook_for(config_path: str | None) -> Rulebook:
+    """The built-in rulebook, plus the rules and ignore list of the config when one is given."""
+    return load_rulebook(open_config(config_path) if config_path else None)
+
+
+# Options several commands share, spelled once.
+rules_config_option = click.option(
+    "--config", "-c", "config_path", type=click.Path(dir_okay=False), help="Use the rules and ignore list of this config."
+)
+output_option = click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report to FILE instead of stdout.")
+
+
+def format_option(choices=FORMATS, help: str = "Report format.") -> Callable:
+    return click.option("--format", "-f", "fmt", type=click.Choice(sorted(choices)), default="text", show_default=True, help=help)
+
+
 def emit(env: Environment, text: str, output: str | None) -> None:
     if output:
         atomic_write(Path(output), text.encode("utf-8"))
@@ -120,11 +136,7 @@ def format_options(command_function: Callable) -> Callable:
         show_default=True,
         help="Exit 1 when a new-risk, changed-risk or lost-protection finding has at least this severity.",
     )(function)
-    function = click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report to FILE instead of stdout.")(function)
-    function = click.option(
-        "--format", "-f", "fmt", type=click.Choice(sorted(FORMATS)), default="text", show_default=True, help="Report format."
-    )(function)
-    return function
+    return format_option()(output_option(function))
 
 
 def style_for(env: Environment, output: str | None) -> ReportStyle:
@@ -150,7 +162,7 @@ def cli(ctx: click.Context) -> None:
     """Watch privacy policies and terms of service for changes, clause by clause, and flag risky new language.
 
     Exit codes: 0 nothing at or above --fail-on, 1 a risky finding at or above it, 2 usage or config
-    error, 3 a policy could not be fetched or processed.
+    error, 3 a policy could not be fetched or processed, 130 interrupted.
     """
     if ctx.obj is None:
         ctx.obj = Environment.from_system()
@@ -248,33 +260,31 @@ class _progress:
 @cli.command()
 @click.argument("old")
 @click.argument("new")
-@click.option("--config", "-c", "config_path", type=click.Path(dir_okay=False), help="Use the rules and ignore list of this config.")
+@rules_config_option
 @format_options
 @command
 def compare(env: Environment, old, new, config_path, fmt, output, fail_on):
     """Diff two files or URLs (HTML, Markdown or text) without any store."""
-    rulebook = load_rulebook(open_config(config_path) if config_path else None)
-    report = core.compare(old, new, rulebook, threshold_of(fail_on))
+    report = core.compare(old, new, rulebook_for(config_path), threshold_of(fail_on))
     emit_reports(env, fmt, output, lambda formatter: formatter.compare(report))
     return report.exit_status
 
 
 @cli.command()
 @click.argument("source")
-@click.option("--config", "-c", "config_path", type=click.Path(dir_okay=False), help="Use the rules and ignore list of this config.")
-@click.option("--format", "-f", "fmt", type=click.Choice(sorted(FORMATS)), default="text", show_default=True, help="Report format.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report to FILE instead of stdout.")
+@rules_config_option
+@format_option()
+@output_option
 @command
 def scan(env: Environment, source, config_path, fmt, output):
     """Classify every clause of one document: what risky clauses does this policy contain today?"""
-    rulebook = load_rulebook(open_config(config_path) if config_path else None)
-    clauses = core.scan(source, rulebook)
+    clauses = core.scan(source, rulebook_for(config_path))
     emit(env, reporter(fmt, style_for(env, output)).scan(source, clauses), output)
     return ExitStatus.OK
 
 
 @cli.command()
-@click.option("--format", "-f", "fmt", type=click.Choice(sorted(FORMATS)), default="text", show_default=True, help="Report format.")
+@format_option()
 @command
 def demo(env: Environment, fmt):
     """Offline demo: serve two versions of a sample policy locally and run a real check on each."""
