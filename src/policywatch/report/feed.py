@@ -62,9 +62,9 @@ class FeedReporter(Reporter):
 
     def check(self, report: CheckReport) -> str:
         dated = [
-            (version_time(policy.version), policy)
+            (moment, policy)
             for policy in report.policies
-            if policy.status == CHANGED and policy.version and version_time(policy.version)
+            if policy.status == CHANGED and policy.version and (moment := version_time(policy.version))
         ]
         dated.sort(key=lambda item: (item[0], item[1].id), reverse=True)
         dated = dated[: self.limit]
