@@ -186,11 +186,16 @@ def changes_html(changes: list[Change], limit: int | None = None) -> str:
     return "".join(parts)
 
 
+def _policy_count(report: CheckReport) -> str:
+    """How many policies the report covers: a history report may hold several steps of one policy."""
+    count = len({policy.id for policy in report.policies})
+    return f"{count} polic{'y' if count == 1 else 'ies'}"
+
+
 def _headline(report: CheckReport) -> str:
     """What the page covers and, for a run with a threshold, the exit status it earned."""
     statuses = Counter(_KIND_LABEL.get(policy.status, policy.status) for policy in report.policies)
-    policies = len({policy.id for policy in report.policies})
-    line = f"{policies} polic{'y' if policies == 1 else 'ies'}: " + ", ".join(f"{n} {status}" for status, n in statuses.items())
+    line = f"{_policy_count(report)}: " + ", ".join(f"{n} {status}" for status, n in statuses.items())
     findings = [f for policy in report.policies for f in policy.findings()]
     line += f" · risk findings: {_count_badges(findings)}"
     if report.threshold is not None:
@@ -234,8 +239,7 @@ class HtmlReporter(Reporter):
             for number, (policy, has_section) in enumerate(zip(report.policies, sectioned), start=1)
             if has_section
         ]
-        count = len({policy.id for policy in report.policies})
-        return _page(f"policywatch report: {count} polic{'y' if count == 1 else 'ies'}", summary + "".join(sections))
+        return _page(f"policywatch report: {_policy_count(report)}", summary + "".join(sections))
 
     def _policy(self, number: int, policy: PolicyReport) -> str:
         parts = [f'<section class="policy" id="p{number}"><h2>{_link(policy.name, policy.url)}</h2>']
