@@ -144,10 +144,6 @@ def _words(text: str) -> list[str]:
     return text.lower().split()
 
 
-def similarity(old_text: str, new_text: str) -> float:
-    return SequenceMatcher(None, _words(old_text), _words(new_text), autojunk=False).ratio()
-
-
 def _pair_similar(gap_old: list[int], gap_new: list[int], old_keys, new_keys) -> dict[int, int]:
     """Pair each new clause with the most similar unpaired old clause of the same gap (new index → old index)."""
     if not gap_old or not gap_new:
