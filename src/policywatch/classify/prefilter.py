@@ -26,10 +26,10 @@ Requirement = frozenset[str]  # at least one of these strings occurs in every ma
 Requirements = "tuple[tuple[Requirement, ...], ...] | None"  # per pattern, all of its requirements
 
 
-def required_literals(pattern: str, flags: int = re.IGNORECASE) -> list[Requirement]:
-    """Requirements that every match of the pattern meets (lower-case strings), possibly none."""
+def required_literals(pattern: str) -> list[Requirement]:
+    """Requirements that every match of the pattern, ignoring case, meets (lower-case strings), possibly none."""
     try:
-        return _sequence_requirements(_regex_parser.parse(pattern, flags))
+        return _sequence_requirements(_regex_parser.parse(pattern, re.IGNORECASE))
     except (re.error, RecursionError):
         return []
 
