@@ -15,10 +15,6 @@ from policywatch.classify import Rulebook, evaluate
 DEFAULT_SET = Path(__file__).resolve().parents[1] / "tests" / "data" / "labelled_clauses.yaml"
 
 
-def _labels(categories: frozenset[str]) -> str:
-    return ", ".join(sorted(categories)) or "-"
-
-
 def main(argv: list[str]) -> int:
     paths = [arg for arg in argv if not arg.startswith("--")]
     report = evaluate(Rulebook.load(), Path(paths[0]) if paths else DEFAULT_SET)
@@ -26,13 +22,7 @@ def main(argv: list[str]) -> int:
     print(report.table())
     if "--misses" in argv:
         for miss in report.misclassified:
-            print(f"- {miss.clause.text}")
-            print(f"    risk: expected {_labels(miss.expected_risk)}; got {_labels(miss.predicted_risk)}")
-            if miss.expected_protection != miss.predicted_protection:
-                print(
-                    f"    protection: expected {_labels(miss.expected_protection)}; "
-                    f"got {_labels(miss.predicted_protection)}"
-                )
+            print(miss.describe(), end="")
     return 0
 
 

@@ -43,6 +43,14 @@ def test_rules_eval_prints_the_table():
     assert "| Category |" in result.stdout and "`biometric`" in result.stdout
 
 
+def test_rules_eval_verbose_lists_every_misread_sentence():
+    result = run_cli("rules", "eval", str(REPO / "tests" / "data" / "heldout_clauses.yaml"), "-v")
+    assert result.returncode == 0, result.stderr
+    misses = [line for line in result.stdout.splitlines() if line.startswith("- ")]
+    assert misses and len(misses) == result.stdout.count("  risk expected "), result.stdout
+    assert "protection expected" in result.stdout
+
+
 def test_bad_user_rule_is_a_config_error_with_line(tmp_path):
     config = tmp_path / "policies.yaml"
     config.write_text("policies: []\nrules:\n  severity:\n    not-a-category: high\n")

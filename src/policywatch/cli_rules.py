@@ -62,10 +62,6 @@ def eval_rules(env: Environment, labelled, config_path):
     env.write(result.table())
     if env.verbose:
         for miss in result.misclassified:
-            env.write(
-                f"\n- {miss.clause.text}\n"
-                f"  risk expected {sorted(miss.expected_risk)}, found {sorted(miss.predicted_risk)}; "
-                f"protection expected {sorted(miss.expected_protection)}, found {sorted(miss.predicted_protection)}\n"
-            )
+            env.write("\n" + miss.describe())
     env.note(f"{result.sentences} labelled sentences")
     return ExitStatus.OK

@@ -56,6 +56,14 @@ class Miss:
     expected_protection: frozenset[str]
     predicted_protection: frozenset[str]
 
+    def describe(self) -> str:
+        """The sentence, and what was expected and found, on two lines."""
+        return (
+            f"- {self.clause.text}\n"
+            f"  risk expected {sorted(self.expected_risk)}, found {sorted(self.predicted_risk)}; "
+            f"protection expected {sorted(self.expected_protection)}, found {sorted(self.predicted_protection)}\n"
+        )
+
 
 @dataclass(frozen=True)
 class EvalReport:
