@@ -422,8 +422,11 @@ class Store:
         newest = self.latest(policy_id)
         if newest is None:
             return None
-        if not (self.policy_dir(policy_id) / LATEST).exists():
+        path = self.policy_dir(policy_id) / LATEST
+        if not path.exists():
             return newest
+        if path.is_file() and sha256(path.read_bytes()) == newest.text_sha256:
+            return None  # the usual case, settled without listing and reading the versions again
         source = self.latest_md_source(policy_id)
         return newest if source is not None and source.version != newest.version else None
 
