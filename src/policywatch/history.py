@@ -13,15 +13,16 @@ Version references (`--from`, `--to`, `--at`):
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timezone
+from functools import lru_cache
 
 from policywatch.classify import Rulebook, assess
 from policywatch.config import Config, check_id
 from policywatch.core import CHANGED, ERROR, NEW, UNCHANGED, CheckReport, Failure, PolicyReport
 from policywatch.diff import diff_clauses
-from policywatch.models import Severity
+from policywatch.models import Clause, Severity
 from policywatch.store import PolicyState, Store, StoreError, VersionMeta
 
 _INDEX = re.compile(r"^-?\d+$")
@@ -151,7 +152,7 @@ class History:
             old = self.pick(history, old_reference)
         else:
             old = self._before(history, new)
-        return CheckReport([self._step(history, old, new, rulebook)], threshold)
+        return CheckReport([self._step(history, old, new, rulebook, self.store.load_clauses)], threshold)
 
     def _before(self, history: PolicyHistory, new: VersionMeta) -> VersionMeta:
         """The newest earlier version built from a different page body: a rebuild of the same capture
@@ -162,11 +163,18 @@ class History:
         different = [meta for meta in earlier if meta.raw_sha256 != new.raw_sha256]
         return different[-1] if different else earlier[-1]
 
-    def _step(self, history: PolicyHistory, old: VersionMeta | None, new: VersionMeta, rulebook: Rulebook) -> PolicyReport:
+    def _step(
+        self,
+        history: PolicyHistory,
+        old: VersionMeta | None,
+        new: VersionMeta,
+        rulebook: Rulebook,
+        load: Callable[[VersionMeta], list[Clause]],
+    ) -> PolicyReport:
         report = PolicyReport(history.id, history.name, history.url, NEW, version=new.version, clauses=new.clauses)
         if old is None:
             return report
-        changes = assess(diff_clauses(self.store.load_clauses(old), self.store.load_clauses(new)), rulebook, history.id)
+        changes = assess(diff_clauses(load(old), load(new)), rulebook, history.id)
         report.status = CHANGED if changes else UNCHANGED
         report.previous_version = old.version
         report.changes = changes
@@ -208,9 +216,11 @@ class History:
             changes.sort(key=lambda step: fetched_at(step[0].versions[step[1]]), reverse=True)
             chosen = changes[:newest][::-1]
         steps = []
+        # Consecutive steps share a version (one step's new is the next one's old): each is read and parsed once.
+        load = lru_cache(maxsize=2)(self.store.load_clauses)
         for history, index in chosen:
             try:
-                steps.append(self._step(history, history.versions[index - 1] if index > 0 else None, history.versions[index], rulebook))
+                steps.append(self._step(history, history.versions[index - 1] if index > 0 else None, history.versions[index], rulebook, load))
             except StoreError as error:
                 damaged.setdefault(history.id, self._damaged(history.id, error))
         return CheckReport(steps + list(damaged.values()), threshold)
