@@ -100,3 +100,10 @@ def test_a_medium_lost_protection_fails_only_at_that_threshold(tmp_path):
     after = "We keep log data.\n"
     assert _compare(tmp_path, before, after).returncode == 0
     assert _compare(tmp_path, before, after, "--fail-on", "medium").returncode == 1
+
+
+def test_a_finding_has_the_severity_the_config_gives_its_category():
+    base = "# Privacy\n\nWe use your email address to send you receipts for your orders.\n"
+    rulebook = Rulebook.load({"severity": {"data-sale": "low"}})
+    (finding,) = findings_of(rulebook, base, base + "\nWe sell your personal information.\n")
+    assert (finding.category, finding.event, finding.severity.label) == ("data-sale", "new-risk", "low")

@@ -67,7 +67,7 @@ def assess(changes: Sequence[Change], rulebook: Rulebook, policy_id: str | None 
     departed = _evidence_pool(states_of(c.old) for c in changes if c.kind in (REMOVED, MODIFIED))
     arrived = _evidence_pool(states_of(c.new) for c in changes if c.kind in (ADDED, MODIFIED))
     return [
-        Change(change.kind, change.old, change.new, _findings(change, states_of, rulebook, departed, arrived))
+        Change(change.kind, change.old, change.new, _findings(change, states_of, departed, arrived))
         for change in changes
     ]
 
@@ -82,7 +82,7 @@ def _evidence_pool(states: Iterable[dict[str, CategoryState]]) -> set[tuple[str,
     }
 
 
-def _findings(change: Change, states_of: Callable, rulebook: Rulebook, departed: set, arrived: set) -> list[Finding]:
+def _findings(change: Change, states_of: Callable, departed: set, arrived: set) -> list[Finding]:
     if change.kind == MOVED:
         return []  # the same words elsewhere change nothing the reader agreed to
     old = states_of(change.old) if change.kind != ADDED else {}
@@ -101,7 +101,7 @@ def _findings(change: Change, states_of: Callable, rulebook: Rulebook, departed:
         findings.append(
             Finding(
                 category,
-                rulebook.category(category).severity,
+                matches[0].severity,  # the category's, as the rulebook gave it to every match
                 event,
                 EVIDENCE_SEPARATOR.join(dict.fromkeys(match.evidence for match in matches)),
                 matches[0].explanation,
