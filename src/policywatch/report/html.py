@@ -14,7 +14,18 @@ from html import escape
 from policywatch.core import CHANGED, ERROR, NEW, SUSPICIOUS, UNCHANGED, CheckReport, CompareReport, PolicyReport
 from policywatch.diff import word_diff
 from policywatch.history import version_time
-from policywatch.models import ADDED_PROTECTION, LOST_PROTECTION, MODIFIED, MOVED, REMOVED, Change, Finding, ScannedClause
+from policywatch.models import (
+    ADDED_PROTECTION,
+    LOST_PROTECTION,
+    MODIFIED,
+    MOVED,
+    PROTECTION,
+    REMOVED,
+    RISK,
+    Change,
+    Finding,
+    ScannedClause,
+)
 from policywatch.report.base import Reporter, first_sight_note, section_label, severity_counts
 
 _CSS = """
@@ -120,7 +131,7 @@ def _evidence_spans(text: str, findings: list[Finding]) -> list[tuple[int, int, 
     """A lost protection is marked as a risk: the promise that went away is what the reader must see."""
     spans = []
     for finding in findings:
-        polarity = "protection" if finding.event == ADDED_PROTECTION else "risk"
+        polarity = PROTECTION if finding.event == ADDED_PROTECTION else RISK
         spans += _marks(text, finding.evidence, polarity, f"{finding.category} ({finding.severity.label}, {finding.event})")
     return spans
 
@@ -287,8 +298,8 @@ class HtmlReporter(Reporter):
                 for span in _marks(text, match.evidence, match.polarity, f"{match.category} ({match.severity.label}, {match.polarity})")
             ]
             labels = "".join(
-                f'<li><span class="badge {"good" if match.polarity == "protection" else match.severity.label}">'
-                f"{escape(match.polarity if match.polarity == 'protection' else match.severity.label)}</span> "
+                f'<li><span class="badge {"good" if match.polarity == PROTECTION else match.severity.label}">'
+                f"{escape(match.polarity if match.polarity == PROTECTION else match.severity.label)}</span> "
                 f'<b>{escape(match.category)}</b><span class="why">{escape(match.explanation)}</span></li>'
                 for match in scanned.matches
             )

@@ -12,7 +12,7 @@ from collections import Counter
 
 from policywatch.core import CHANGED, ERROR, NEW, SUSPICIOUS, UNCHANGED, CheckReport, CompareReport, PolicyReport
 from policywatch.diff import word_diff
-from policywatch.models import ADDED_PROTECTION, MODIFIED, MOVED, REMOVED, Change, Finding, ScannedClause
+from policywatch.models import ADDED_PROTECTION, MODIFIED, MOVED, PROTECTION, REMOVED, Change, Finding, ScannedClause
 from policywatch.report.base import Reporter, first_sight_note, section_label, severity_counts, summary_line
 
 _ICON = {"high": "🔴", "medium": "🟠", "low": "🔵"}
@@ -184,7 +184,7 @@ class MarkdownReporter(Reporter):
             return "\n".join(lines + ["No risky or protective clauses found.", ""])
         lines += ["| Severity | Category | Polarity | Clause | Section |", "|---|---|---|---|---|"]
         for scanned, match in matched:
-            icon = _PROTECTION_ICON if match.polarity == "protection" else _ICON[match.severity.label]
+            icon = _PROTECTION_ICON if match.polarity == PROTECTION else _ICON[match.severity.label]
             lines.append(
                 f"| {icon} {match.severity.label} | `{match.category}` | {match.polarity} | "
                 f"{escape(scanned.clause.text)} | {escape(section_label(scanned.clause.section))} |"

@@ -10,7 +10,7 @@ from rich.text import Text
 
 from policywatch.core import CHANGED, ERROR, NEW, SUSPICIOUS, UNCHANGED, CheckReport, CompareReport, PolicyReport
 from policywatch.diff import word_diff
-from policywatch.models import ADDED, ADDED_PROTECTION, MODIFIED, MOVED, REMOVED, Change, ScannedClause, Severity
+from policywatch.models import ADDED, ADDED_PROTECTION, MODIFIED, MOVED, PROTECTION, REMOVED, Change, ScannedClause, Severity
 from policywatch.report.base import Reporter, first_sight_note, section_label
 
 _SEVERITY_STYLE = {Severity.HIGH: "bold red", Severity.MEDIUM: "yellow", Severity.LOW: "cyan"}
@@ -125,7 +125,7 @@ class TextReporter(Reporter):
             console.print(Text("      " + scanned.clause.text), soft_wrap=True)
             for match in scanned.matches:
                 line = Text("      ")
-                if match.polarity == "protection":
+                if match.polarity == PROTECTION:
                     line.append("✓ protection", style="green")
                 else:
                     line.append(f"▲ {match.severity.label.upper()}", style=_SEVERITY_STYLE[match.severity])
