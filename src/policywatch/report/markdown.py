@@ -107,9 +107,9 @@ def _changes_block(changes: list[Change], budget: _Budget) -> list[str]:
             lines.append(_change_item(change))
             lines += [f"  - {_icon(f)} {f.severity.label} `{f.category}` {f.event}: “{escape(f.evidence)}”" for f in change.findings]
         lines.append("")
-    visible = [c for c in changes if c.kind != MOVED]
     if not changes:
         return lines
+    visible = [c for c in changes if c.kind != MOVED]
     moved = len(changes) - len(visible)
     summary = f"Full diff: {len(visible)} changed clause(s)" + (f", {moved} moved" if moved else "")
     lines += [f"<details><summary>{summary}</summary>", ""]
