@@ -199,3 +199,25 @@ def test_atomic_writes_keep_a_files_mode_and_give_new_files_the_umask_mode(tmp_p
     os.umask(umask)
     atomic_write(tmp_path / "report.html", b"<p>")
     assert (tmp_path / "report.html").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_stray_temp_paths_are_found_wherever_the_store_writes_temp_names(tmp_path):
+    # A store that itself lies under a temp-named folder: only names inside the store count.
+    store = Store(tmp_path / ".tmp-workspace" / "snapshots")
+    text = clausetext.dump(CLAUSES)
+    store.add_version(meta_for(text, b"1"), text, b"1")
+    root = store.root
+    leftovers = [
+        root / ".tmp-gitignore",  # atomic_write of the store's .gitignore
+        root / "acme" / ".tmp-latest",  # atomic_write of latest.md, state.json, .check.json
+        root / "acme" / "versions" / ".tmp-staging",  # a version folder being built
+        root / "acme" / "suspicious" / ".tmp-2026-11-25T07-00-00Z",  # a capture being discarded
+    ]
+    for path in leftovers:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("half")
+    (root / "acme" / "versions" / ".tmp-staging2" / ".tmp-inner").mkdir(parents=True)
+    leftovers.append(root / "acme" / "versions" / ".tmp-staging2")
+    assert store.stray_temp_paths() == sorted(leftovers)
+    assert sorted(store.clean_staging()) == sorted(leftovers)
+    assert store.stray_temp_paths() == [] and store.latest("acme") is not None

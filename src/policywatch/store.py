@@ -375,11 +375,16 @@ class Store:
         return candidate
 
     def stray_temp_paths(self) -> list[Path]:
-        """Temp files and folders that only a killed run leaves behind (outermost first)."""
+        """Temp files and folders that only a killed run leaves behind (outermost first).
+
+        The store writes temp names in four places only (the root, a policy folder, its versions/ and its
+        suspicious/ folder), so those are the ones looked at: not every file of every version on every run.
+        """
         if not self.root.is_dir():
             return []
-        found = sorted(self.root.rglob(_TMP_PREFIX + "*"))
-        return [path for path in found if not any(parent.name.startswith(_TMP_PREFIX) for parent in path.parents)]
+        places = ("", "*/", f"*/{VERSIONS}/", f"*/{SUSPICIOUS}/")
+        found = sorted({path for place in places for path in self.root.glob(place + _TMP_PREFIX + "*")})
+        return [path for path in found if not any(part.startswith(_TMP_PREFIX) for part in path.relative_to(self.root).parts[:-1])]
 
     def clean_staging(self) -> list[Path]:
         """Remove temp files and folders left by killed runs; returns what was removed. Hold the lock."""
