@@ -23,15 +23,20 @@ from test_cli_check import V1, run_in_process
 FAST = ("--retries", "1", "--backoff", "0.05", "--workers", "32", "--per-host", "16")
 
 
-def send(handler, status, body=b"", headers=(), content_type="text/html; charset=utf-8"):
+def start(handler, status, headers=(), content_type="text/html; charset=utf-8"):
+    """The status line and headers, for a handler that writes (or withholds) the body its own way."""
     handler.send_response(status)
     if content_type:
         handler.send_header("Content-Type", content_type)
     for name, value in headers:
         handler.send_header(name, value)
-    if not any(name.lower() == "content-length" for name, _ in headers):
-        handler.send_header("Content-Length", str(len(body)))
     handler.end_headers()
+
+
+def send(handler, status, body=b"", headers=(), content_type="text/html; charset=utf-8"):
+    if not any(name.lower() == "content-length" for name, _ in headers):
+        headers = [*headers, ("Content-Length", str(len(body)))]
+    start(handler, status, headers, content_type)
     handler.wfile.write(body)
 
 
@@ -67,10 +72,7 @@ def slow_headers(handler):
 def slow_drip(handler):
     body = V1.encode()
     try:
-        handler.send_response(200)
-        handler.send_header("Content-Type", "text/html")
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
+        start(handler, 200, [("Content-Length", str(len(body)))])
         for index in range(0, 60):
             handler.wfile.write(body[index : index + 1])
             handler.wfile.flush()
@@ -98,19 +100,12 @@ def drip_headers(handler):
 
 
 def truncated(handler):
-    handler.send_response(200)
-    handler.send_header("Content-Type", "text/html")
-    handler.send_header("Content-Length", "100000")
-    handler.end_headers()
-    handler.wfile.write(V1.encode()[:300])
+    send(handler, 200, V1.encode()[:300], [("Content-Length", "100000")])
     handler.close_connection = True
 
 
 def chunked_endless(handler):
-    handler.send_response(200)
-    handler.send_header("Content-Type", "text/html")
-    handler.send_header("Transfer-Encoding", "chunked")
-    handler.end_headers()
+    start(handler, 200, [("Transfer-Encoding", "chunked")])
     chunk = b"<p>" + b"lorem ipsum dolor sit amet " * 2000 + b"</p>"
     try:
         for _ in range(1000):  # ~54 MB if nobody stops reading
