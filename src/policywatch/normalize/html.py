@@ -282,8 +282,8 @@ def _container_items(root: etree._Element) -> set[etree._Element]:
     return containers
 
 
-def _heading_level(element: etree._Element, tag: str) -> int:
-    level = _HEADING_LEVELS.get(tag)
+def _heading_level(element: etree._Element) -> int:
+    level = _HEADING_LEVELS.get(element.tag)
     if level is not None:
         return level
     try:
@@ -363,7 +363,7 @@ class _BlockWalker:
         else:  # a heading, item, list, table, row or cell: the clause before it ends
             self.flush()
             if role == _HEADING:
-                self.containers.append((HEADING, _heading_level(element, element.tag), element))
+                self.containers.append((HEADING, _heading_level(element), element))
             elif role == _ITEM:
                 self.containers.append((ITEM, 0, element))
             elif role == _TABLE:
