@@ -56,7 +56,8 @@ def verify(store: Store, ids: Sequence[str] = ()) -> VerifyReport:
 
 def _verify_policy(store: Store, policy_id: str, problems: list[Problem]) -> int:
     versions: list[VersionMeta] = []
-    for folder in store.version_folders(policy_id):
+    folders = store.version_folders(policy_id)
+    for folder in folders:
         meta = _verify_folder(store, policy_id, folder, problems)
         if meta is not None:
             versions.append(meta)
@@ -74,7 +75,7 @@ def _verify_policy(store: Store, policy_id: str, problems: list[Problem]) -> int
                 json.loads(state.read_text(encoding="utf-8"))
             except (OSError, ValueError) as error:
                 problems.append(Problem(state, f"unreadable ({error}); the next check starts its tracking afresh"))
-    return len(store.version_folders(policy_id))
+    return len(folders)
 
 
 def _verify_folder(store: Store, policy_id: str, folder: Path, problems: list[Problem]) -> VersionMeta | None:
