@@ -5,6 +5,7 @@ import os
 
 from helpers import run_cli, write_config
 from policywatch import parallel
+from policywatch.core import IN_PROCESS_FIRST
 from policywatch.parallel import Processing
 
 
@@ -85,14 +86,17 @@ def test_large_check_through_workers_reports_like_a_small_one(tmp_path, server):
     assert first.returncode == 0, first.stderr
     assert {p["status"] for p in json.loads(first.stdout)["policies"]} == {"new"}
 
+    # The unchanged pages answer 304 and stay in the parent (light calls), and the first IN_PROCESS_FIRST
+    # changed ones are processed there too: only the changed pages beyond those reach the workers.
+    changed = ids[: IN_PROCESS_FIRST + 4]
     risky = "We may use your biometric information to train our artificial intelligence models."
-    for i in ids[:3]:
+    for i in changed:
         server.page(f"/{i}", PAGE.format(name=i, extra=risky))
     second = run_cli("check", "-c", str(config), "-f", "json")
     policies = {p["id"]: p for p in json.loads(second.stdout)["policies"]}
-    assert [i for i in ids if policies[i]["status"] == "changed"] == ids[:3]
-    assert all(policies[i]["status"] == "unchanged" for i in ids[3:])
-    assert all(change["new"] == risky for i in ids[:3] for change in policies[i]["changes"] if change["kind"] == "added")
+    assert [i for i in ids if policies[i]["status"] == "changed"] == changed
+    assert all(policies[i]["status"] == "unchanged" for i in ids[len(changed) :])
+    assert all(change["new"] == risky for i in changed for change in policies[i]["changes"] if change["kind"] == "added")
     assert second.returncode == 1, second.stderr  # the risky findings were classified in the workers
 
 
