@@ -292,10 +292,9 @@ class Store:
             path = self.policy_dir(policy_id) / name
             try:
                 data.update(json.loads(path.read_text(encoding="utf-8")))
-            except FileNotFoundError:
-                pass
             except (OSError, ValueError, TypeError, AttributeError):
-                # A cache of the last check: losing it costs one unconditional fetch and error report, nothing more.
+                # Missing or damaged: a cache of the last check, whose loss costs one unconditional fetch and
+                # error report, nothing more.
                 pass
         return PolicyState.from_json(data)
 
