@@ -175,3 +175,28 @@ def test_a_report_file_written_from_a_terminal_has_no_colour_codes(tmp_path):
         os.close(terminal)
         os.close(controller)
     assert to_file.returncode == 1 and "biometric" in out.read_text() and "\x1b[" not in out.read_text()
+
+
+def test_sarif_rules_describe_the_runs_own_categories_and_severities(tmp_path):
+    import yaml
+
+    rules = {
+        "severity": {"cross-border": "high"},
+        "categories": [
+            {"id": "pay-to-opt-out", "name": "Privacy costs extra", "severity": "medium",
+             "explanation": "Opting out of tracking requires a paid subscription.",
+             "patterns": ["(?:subscri\\w+|pay\\w*){gap}(?:ad-free|without (?:ads|tracking))"]},
+        ],
+    }
+    config = write_config(tmp_path / "policies.yaml", [{"id": "acme", "url": "http://127.0.0.1:9/p"}], yaml.safe_dump({"rules": rules}))
+    body = "# Plans\n\nWe offer a free plan with advertising and a family plan for up to five members of one household.\n"
+    (tmp_path / "old.md").write_text(body)
+    (tmp_path / "new.md").write_text(body + "\nSubscribe to our ad-free plan to use the service without tracking.\n")
+    result = run_cli("compare", str(tmp_path / "old.md"), str(tmp_path / "new.md"), "-c", str(config), "-f", "sarif")
+    assert result.returncode == 0, result.stderr  # a medium finding does not fail at the default threshold
+    (run,) = json.loads(result.stdout)["runs"]
+    described = {rule["id"]: rule for rule in run["tool"]["driver"]["rules"]}
+    assert described["pay-to-opt-out"]["name"] == "Privacy costs extra"
+    assert described["pay-to-opt-out"]["fullDescription"]["text"] == "Opting out of tracking requires a paid subscription."
+    assert described["cross-border"]["defaultConfiguration"]["level"] == "error"  # the config's override
+    assert [result["ruleId"] for result in run["results"]] == ["pay-to-opt-out"]

@@ -143,16 +143,19 @@ def style_for(env: Environment, output: str | None) -> ReportStyle:
     return ReportStyle(color=env.stdout_color and not output, verbose=env.verbose, quiet=env.quiet)
 
 
-def reporter_for(fmt: str, style: ReportStyle, store: Store | None = None) -> Reporter:
-    """SARIF also gets the store, to point each finding at the clause's line in the stored text."""
-    return SarifReporter(style, store) if fmt == "sarif" else reporter(fmt, style)
+def reporter_for(fmt: str, style: ReportStyle, rulebook: Rulebook, store: Store | None = None) -> Reporter:
+    """SARIF also gets the store, to point each finding at the clause's line in the stored text, and the run's
+    categories, to describe each rule."""
+    return SarifReporter(style, store, rulebook.categories) if fmt == "sarif" else reporter(fmt, style)
 
 
-def emit_reports(env: Environment, fmt: str, output: str | None, render: Callable[[Reporter], str], store: Store | None = None) -> None:
+def emit_reports(
+    env: Environment, fmt: str, output: str | None, render: Callable[[Reporter], str], rulebook: Rulebook, store: Store | None = None
+) -> None:
     """The --format report (stdout or --output) and every --FORMAT-output file of format_options."""
-    emit(env, render(reporter_for(fmt, style_for(env, output), store)), output)
+    emit(env, render(reporter_for(fmt, style_for(env, output), rulebook, store)), output)
     for name, path in click.get_current_context().meta.get(_EXTRA_OUTPUTS, {}).items():
-        emit(env, render(reporter_for(name, style_for(env, path), store)), path)
+        emit(env, render(reporter_for(name, style_for(env, path), rulebook, store)), path)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -220,7 +223,7 @@ def check(env: Environment, ids, config_path, store_path, no_update, fmt, output
     selected = config.select(list(ids))
     with store.lock(wait=lock_wait), _progress(env, len(selected)) as advance:
         report = run_check(config, store, rulebook, ids, options, progress=advance)
-    emit_reports(env, fmt, output, lambda formatter: formatter.check(report), store)
+    emit_reports(env, fmt, output, lambda formatter: formatter.check(report), rulebook, store)
     env.note(summary_line(report))
     repeated = [policy.id for policy in report.policies if policy.failure is not None and not policy.error_is_new]
     if repeated and not env.verbose:  # the report leaves them out: say why the exit code is still 3
@@ -265,8 +268,9 @@ class _progress:
 @command
 def compare(env: Environment, old, new, config_path, fmt, output, fail_on):
     """Diff two files or URLs (HTML, Markdown or text) without any store."""
-    report = core.compare(old, new, rulebook_for(config_path), threshold_of(fail_on))
-    emit_reports(env, fmt, output, lambda formatter: formatter.compare(report))
+    rulebook = rulebook_for(config_path)
+    report = core.compare(old, new, rulebook, threshold_of(fail_on))
+    emit_reports(env, fmt, output, lambda formatter: formatter.compare(report), rulebook)
     return report.exit_status
 
 
@@ -278,8 +282,8 @@ def compare(env: Environment, old, new, config_path, fmt, output, fail_on):
 @command
 def scan(env: Environment, source, config_path, fmt, output):
     """Classify every clause of one document: what risky clauses does this policy contain today?"""
-    clauses = core.scan(source, rulebook_for(config_path))
-    emit(env, reporter(fmt, style_for(env, output)).scan(source, clauses), output)
+    rulebook = rulebook_for(config_path)
+    emit(env, reporter_for(fmt, style_for(env, output), rulebook).scan(source, core.scan(source, rulebook)), output)
     return ExitStatus.OK
 
 

@@ -109,8 +109,9 @@ def diff(env: Environment, policy_id, from_ref, to_ref, config_path, store_path,
     """Diff two stored versions of policy ID (default: its last change), with the same formats and exit codes as compare."""
     store_history, config = open_history(config_path, store_path)
     with history_errors():
-        report = store_history.diff(policy_id, from_ref, to_ref, load_rulebook(config), threshold_of(fail_on))
-    emit_reports(env, fmt, output, lambda formatter: formatter.check(report), store_history.store)
+        rulebook = load_rulebook(config)
+        report = store_history.diff(policy_id, from_ref, to_ref, rulebook, threshold_of(fail_on))
+    emit_reports(env, fmt, output, lambda formatter: formatter.check(report), rulebook, store_history.store)
     (step,) = report.policies
     if step.previous_version > step.version:  # allowed (what did an undo take away?), but say so
         env.note("note: --from names a newer version than --to, so this diff runs backwards in time", style="yellow")

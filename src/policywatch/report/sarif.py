@@ -11,6 +11,7 @@ only when that file is in the stored text format; URLs get no location.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
 
 from policywatch import __version__, clausetext
@@ -74,16 +75,16 @@ def _local_file(location: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def _categories() -> dict:
-    """The built-in categories, so that the rules list is complete even when a run finds nothing."""
-    from policywatch.classify import Rulebook
-
-    return {category.id: category for category in Rulebook.load().categories}
-
-
 class SarifReporter(Reporter):
-    def __init__(self, style: ReportStyle = ReportStyle(), store: Store | None = None):
+    def __init__(self, style: ReportStyle = ReportStyle(), store: Store | None = None, categories: Sequence | None = None):
+        """`categories`: the run's rulebook categories (with the config's own and its overrides); the rules list
+        names them all, so that it is complete even when a run finds nothing. Default: the built-in ones."""
         super().__init__(style)
+        if categories is None:
+            from policywatch.classify import Rulebook
+
+            categories = Rulebook.load().categories
+        self.categories = {category.id: category for category in categories}
         self.store = store
         self.locator = ClauseLocator(store.root.parent if store is not None else Path.cwd())
 
@@ -102,7 +103,7 @@ class SarifReporter(Reporter):
             for policy in report.policies
             if policy.failure is not None
         ]
-        return _document(results, notifications)
+        return _document(results, notifications, self.categories)
 
     def _stored_files(self, policy: PolicyReport) -> tuple[Path | None, Path | None]:
         """The stored texts holding the new and the old clauses: latest.md (a stable path) for the newest version."""
@@ -124,7 +125,7 @@ class SarifReporter(Reporter):
             path = _local_file(source)
             locations = [self.locator.location(path, clause)] if path is not None else []
             results += [self._result(change, finding, report.new, locations) for finding in change.findings if finding.fails]
-        return _document(results, [])
+        return _document(results, [], self.categories)
 
     def scan(self, location: str, clauses: list[ScannedClause]) -> str:
         path = _local_file(location)
@@ -140,7 +141,7 @@ class SarifReporter(Reporter):
             for match in scanned.matches
             if match.polarity == RISK
         ]
-        return _document(results, [])
+        return _document(results, [], self.categories)
 
     @staticmethod
     def _result(change: Change, finding, subject: str, locations: list[dict]) -> dict:
@@ -167,8 +168,7 @@ class SarifReporter(Reporter):
         }
 
 
-def _rules(results: list[dict]) -> list[dict]:
-    known = _categories()
+def _rules(results: list[dict], known: dict) -> list[dict]:
     rules = [
         {
             "id": category.id,
@@ -194,14 +194,14 @@ def _rules(results: list[dict]) -> list[dict]:
     return rules
 
 
-def _document(results: list[dict], notifications: list[dict]) -> str:
+def _document(results: list[dict], notifications: list[dict], categories: dict) -> str:
     run = {
         "tool": {
             "driver": {
                 "name": "policywatch",
                 "version": __version__,
                 "informationUri": "https://github.com/policywatch/policywatch",
-                "rules": _rules(results),
+                "rules": _rules(results, categories),
             }
         },
         "invocations": [{"executionSuccessful": not notifications, "toolExecutionNotifications": notifications}],
