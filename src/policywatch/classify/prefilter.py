@@ -2,9 +2,9 @@
 
 Running every category's regular expressions over every clause costs far too much (most clauses match
 nothing). Instead, each pattern is analysed once at load for the literal strings its matches must
-contain ("sell … personal data" needs one of sell/sold/… and one of data/information/…). One scan of
-the clause for all those strings, with a trie-shaped regex, then rules out every category none of
-whose patterns has all its requirements met. It never changes what matches: it only skips work.
+contain ("sell … personal data" needs one of sell/sold/… and one of data/information/…). Looking those
+strings up in the clause's words then rules out every category none of whose patterns has all its
+requirements met. It never changes what matches: it only skips work.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
+from functools import lru_cache, reduce
+from operator import or_
 
 try:
     from re import _parser as _regex_parser  # Python 3.11+
@@ -91,60 +92,123 @@ def _folds_char(code: int) -> bool:
 
 
 class TriggerIndex:
-    """Tells which patterns of which categories may match a lower-cased text, with one regex scan for every
-    requirement string.
+    """Tells which patterns of which categories may match a lower-cased text.
 
-    Every (category, pattern, requirement) has a bit; a string's mask holds the bits of the requirements it
-    meets. A pattern may match when the text's strings together set all of its bits; only the patterns whose
-    most selective requirement is met are checked at all.
+    Every distinct requirement has a bit. A pattern may match when the text meets all of its requirements; only
+    the patterns whose most selective requirement (their anchor) is met are checked at all.
+
+    Scanning every position of every clause for every string cost more than the rest of classifying. Instead
+    the text's words (its runs without white space) are looked up: a string without white space occurs within
+    one word, and each distinct word's strings are found once, with a trie-shaped regex, and remembered (a
+    policy repeats its vocabulary). A string with white space ("personal data") is looked for by its longest
+    part ("personal") first, which only tells that the string may occur; so once a pattern's requirements seem
+    met, each such requirement is confirmed by searching the text for its strings.
     """
 
     def __init__(self, all_requirements: Iterable[tuple[tuple[Requirement, ...], ...] | None]):
         self._always: list[int] = []  # categories with a pattern that has no requirement
-        self._masks: dict[str, int] = defaultdict(int)
-        # string → (category, pattern, the bits of the pattern's requirements) of the patterns it anchors
-        self._first: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
-        bit = 0
+        patterns: list[tuple[int, int, tuple[Requirement, ...]]] = []
         for category, requirements in enumerate(all_requirements):
             if requirements is None:
                 self._always.append(category)
-                continue
-            for pattern, pattern_requirements in enumerate(requirements):
-                need = sum(1 << (bit + number) for number in range(len(pattern_requirements)))
-                anchor = _most_selective(list(pattern_requirements))
-                for number, requirement in enumerate(pattern_requirements):
-                    for string in requirement:
-                        self._masks[string] |= 1 << (bit + number)
-                for string in anchor:
-                    self._first[string].append((category, pattern, need))
-                bit += len(pattern_requirements)
-        strings = set(self._masks)
-        # At each position the trie yields the longest string starting there; the shorter strings that are
-        # its prefixes are present too, so each string's mask and anchors include those of its prefixes.
-        own_masks, own_first = dict(self._masks), dict(self._first)
-        for string in strings:
-            prefixes = [string[:end] for end in range(1, len(string) + 1) if string[:end] in strings]
-            for prefix in prefixes:
-                self._masks[string] |= own_masks[prefix]
-            self._first[string] = [anchored for prefix in prefixes for anchored in own_first.get(prefix, ())]
-        self._scan = re.compile(f"(?=({_trie_pattern(strings)}))") if strings else None
+            else:
+                patterns += [(category, number, own) for number, own in enumerate(requirements)]
+        # What the words tell is each string's probe: itself, or its longest part when it has white space.
+        anchors = [max(requirements, key=_probe_selectivity) for _, _, requirements in patterns]
+        # Anchors take the lowest bits: the anchors a text meets are then read from a small number.
+        bit_of = {requirement: 1 << bit for bit, requirement in enumerate(dict.fromkeys(anchors))}
+        self._anchor_mask = (1 << len(bit_of)) - 1
+        for _, _, requirements in patterns:
+            for requirement in requirements:
+                bit_of.setdefault(requirement, 1 << len(bit_of))
+        # the anchor's bit → (category, pattern, the bits of all of the pattern's requirements)
+        self._anchored: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
+        for (category, number, requirements), anchor in zip(patterns, anchors):
+            self._anchored[bit_of[anchor]].append((category, number, reduce(or_, map(bit_of.get, requirements))))
+        probe_bits: dict[str, int] = defaultdict(int)  # a string to find within a word → the bits it meets
+        self._to_confirm: dict[int, Requirement] = {}  # bit → a requirement with a string with white space
+        self._unprobed = 0  # bits of requirements with a string of white space only: met until confirmed
+        for requirement, bit in bit_of.items():
+            for string in requirement:
+                probe = _probe(string)
+                if probe != string:
+                    self._to_confirm[bit] = requirement
+                if probe:
+                    probe_bits[probe] |= bit
+                else:
+                    self._unprobed |= bit
+        self._confirm_mask = reduce(or_, self._to_confirm, 0)
+        self._word_strings = _PrefixScan(probe_bits)
+        self._words: dict[str, int] = {}  # word → the bits of the strings it contains
 
     def candidates(self, lowered: str) -> dict[int, frozenset[int] | None]:
         """Category (by position) → the numbers of its patterns that may match the text (None: all may)."""
+        met = self._met_by_words(lowered)
+        confirmed: dict[int, bool] = {}
         possible: dict[int, set[int]] = defaultdict(set)
-        if self._scan is not None:
-            found = set(self._scan.findall(lowered))
-            mask = 0
-            for string in found:
-                mask |= self._masks[string]
-            first = self._first
-            for string in found:
-                for category, pattern, need in first.get(string, ()):
-                    if mask & need == need:
-                        possible[category].add(pattern)
+        anchors = met & self._anchor_mask
+        while anchors:
+            anchor = anchors & -anchors
+            for category, pattern, need in self._anchored[anchor]:
+                if met & need == need and self._confirm(need & self._confirm_mask, lowered, confirmed):
+                    possible[category].add(pattern)
+            anchors ^= anchor
         answer: dict[int, frozenset[int] | None] = {category: frozenset(patterns) for category, patterns in possible.items()}
         answer.update((category, None) for category in self._always)
         return dict(sorted(answer.items()))
+
+    def _met_by_words(self, lowered: str) -> int:
+        """The bits of the requirements the text's words meet, or (strings with white space) may meet."""
+        met = self._unprobed
+        words = self._words
+        for word in set(lowered.split()):
+            bits = words.get(word)
+            if bits is None:
+                if len(words) >= _WORDS_REMEMBERED:
+                    words.clear()
+                bits = words[word] = self._word_strings.bits(word)
+            met |= bits
+        return met
+
+    def _confirm(self, unsure: int, lowered: str, confirmed: dict[int, bool]) -> bool:
+        """Whether the text really meets every requirement of the `unsure` bits (answers kept in `confirmed`)."""
+        while unsure:
+            bit = unsure & -unsure
+            if bit not in confirmed:
+                confirmed[bit] = any(string in lowered for string in self._to_confirm[bit])
+            if not confirmed[bit]:
+                return False
+            unsure ^= bit
+        return True
+
+
+def _probe(string: str) -> str:
+    """The string when it has no white space, else its longest part (the last of the longest: in phrases the
+    words that carry the meaning tend to come last, "for a fee"); empty for white space only."""
+    parts = string.split()
+    return max(reversed(parts), key=len, default="")
+
+
+_WORDS_REMEMBERED = 1 << 16  # a policy uses a few thousand distinct words; many policies share most
+
+
+class _PrefixScan:
+    """The bits of the strings (each with its bits) that occur in a text, with one regex scan: at each position
+    the trie yields the longest string starting there, whose bits include those of its prefixes in the set."""
+
+    def __init__(self, string_bits: dict[str, int]):
+        self._bits = {
+            string: reduce(or_, (string_bits.get(string[:end], 0) for end in range(1, len(string) + 1)))
+            for string in string_bits
+        }
+        self._scan = re.compile(f"(?=({_trie_pattern(string_bits)}))") if string_bits else None
+
+    def bits(self, text: str) -> int:
+        met = 0
+        if self._scan is not None:
+            for string in set(self._scan.findall(text)):
+                met |= self._bits[string]
+        return met
 
 
 def _trie_pattern(strings: Iterable[str]) -> str:
@@ -240,5 +304,5 @@ def _selectivity(requirement: Requirement) -> tuple[int, float]:
     return min(map(len, requirement)), sum(map(len, requirement)) / len(requirement)
 
 
-def _most_selective(requirements: list[Requirement]) -> Requirement | None:
-    return max(requirements, key=_selectivity, default=None)
+def _probe_selectivity(requirement: Requirement) -> tuple[int, float]:
+    return _selectivity(frozenset(map(_probe, requirement)))
