@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import sys
 from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -24,6 +25,13 @@ FLAGS = re.IGNORECASE
 _TERM_REFERENCE = re.compile(r"\{([a-z_]+)\}")
 # Same-length replacements, so that spans found in the normalized text index the original text too.
 _TYPOGRAPHY = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "\u00a0": " "})
+
+
+
+def _straightened(text: str) -> str:
+    # Every typographic character is outside ASCII: an ASCII text (most are) needs no translating.
+    return text if text.isascii() else text.translate(_TYPOGRAPHY)
+
 
 PATTERN = "pattern"
 PROTECTION_RULE = "protection"
@@ -79,10 +87,29 @@ def compile_cue(patterns: Sequence[str], terms: Mapping[str, str]) -> re.Pattern
     return _compile_all("|".join(f"(?:{p})" for p in expanded) or r"(?!)", expanded, patterns)
 
 
+_WORD_START = r"(?<![\w-])"
+_WORD_START_REGEX = re.compile(_WORD_START)
+
+
 def _phrases(numbered: Iterable[tuple[int, str]]) -> str:
     """One regex for some phrases of a list; group `p<i>` tells which phrase matched. Whole words only."""
     alternatives = "|".join(f"(?P<p{i}>{p})" for i, p in numbered)
-    return rf"(?<![\w-])(?:{alternatives})(?!\w)"
+    return rf"{_WORD_START}(?:{alternatives})(?!\w)"
+
+
+class WordStartRegex:
+    """A regex made by `_phrases`, searched faster with the same matches. `re` skips quickly to where a regex can
+    match only when it starts with a literal or a set of characters, not with an assertion: so the phrases are
+    searched without the word-start lookbehind, which is checked only where they match."""
+
+    def __init__(self, source: str, flags: int):
+        self._phrases = re.compile(source.removeprefix(_WORD_START), flags)
+
+    def search(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match | None:
+        found = self._phrases.search(text, pos, endpos)
+        while found is not None and not _WORD_START_REGEX.match(text, found.start()):
+            found = self._phrases.search(text, found.start() + 1, endpos)
+        return found
 
 
 @dataclass(frozen=True)
@@ -107,7 +134,7 @@ class Cues:
         if clause.kind == ROW:
             answers = clause.text.split("|")[1:]
             return bool(answers) and all(self.answer_no.search(cell) for cell in answers)
-        text = clause.text.translate(_TYPOGRAPHY)
+        text = _straightened(clause.text)
         return bool(self.not_practice.search(text)) or any(self.definition_section.search(s) for s in clause.section)
 
 
@@ -132,7 +159,7 @@ class ClauseReading:
             self.text = clause.lead.rstrip(" :;,-\u2013\u2014") + " " + clause.text
         else:
             self.text = clause.text
-        self.normalized = self.text.translate(_TYPOGRAPHY)
+        self.normalized = _straightened(self.text)
         self.lowered = self.normalized.lower()
         # Lower-casing ASCII keeps every position; case-free patterns search it without IGNORECASE, faster.
         self.folded = self.lowered if self.normalized.isascii() else None
@@ -196,9 +223,9 @@ class ClauseReading:
                 return self.normalized[exception.start() : exception.start() + 40].strip()
         return None
 
-    def search(self, pattern: re.Pattern, position: int) -> bool:
-        """Whether the pattern occurs in the scope of a position."""
-        return any(pattern.search(self.normalized, start, end) for start, end in self.scope(position))
+    def search(self, pattern: WordStartRegex, text: str, position: int) -> bool:
+        """Whether the pattern occurs in the scope of a position; `text` is the clause's, normalized or folded."""
+        return any(pattern.search(text, start, end) for start, end in self.scope(position))
 
 
 def _leftmost_first(searches: Sequence[tuple[re.Pattern, str]]) -> Iterator[re.Match]:
@@ -232,7 +259,7 @@ class CategoryRules:
     sources: tuple[str, ...]  # the regular expression of each pattern, by number
     exclude_source: str | None
     requirements: Requirements  # what a clause must contain for each pattern to match
-    _compiled: dict[tuple[int | None, bool], re.Pattern] = field(default_factory=dict, repr=False, compare=False)
+    _compiled: dict[tuple[int | None, bool], WordStartRegex | None] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def compile(
@@ -256,20 +283,20 @@ class CategoryRules:
             _compile_all(exclude_source, exclude_expanded, exclude)
         return cls(category, tuple(kinds), tuple(sources), exclude_source, requirements_of(expanded))
 
-    def _regex(self, number: int | None, folded: bool = False) -> re.Pattern | None:
+    def _regex(self, number: int | None, folded: bool = False) -> WordStartRegex | None:
         """Pattern `number`'s regex, or (None) the exclusions'; `folded`: the one for lower-cased ASCII text,
         None when the pattern has none."""
         key = (number, folded)
         if key not in self._compiled:
             source = self.exclude_source if number is None else self.sources[number]
             if not folded:
-                self._compiled[key] = re.compile(source, FLAGS)
+                self._compiled[key] = WordStartRegex(source, FLAGS)
             else:
-                self._compiled[key] = re.compile(source) if folds_like_ascii_text(source) else None
+                self._compiled[key] = WordStartRegex(source, 0) if folds_like_ascii_text(source) else None
         return self._compiled[key]
 
-    def _search(self, number: int, reading: ClauseReading) -> tuple[re.Pattern, str]:
-        """The regex for pattern `number` and the text of the clause it searches."""
+    def _search(self, number: int | None, reading: ClauseReading) -> tuple[WordStartRegex, str]:
+        """The regex for pattern `number` (None: the exclusions) and the text of the clause it searches."""
         regex = self._regex(number, True) if reading.folded is not None else None
         return (regex, reading.folded) if regex is not None else (self._regex(number), reading.normalized)
 
@@ -280,19 +307,15 @@ class CategoryRules:
             self._regex(number, folded=True)
         return len(self.sources)
 
-    @property
-    def exclude(self) -> re.Pattern | None:
-        return None if self.exclude_source is None else self._regex(None)
-
     def hits(self, reading: ClauseReading, possible: frozenset[int] | None = None) -> list[Hit]:
         """The category's hits in a clause; `possible` are the numbers of the only patterns that can match
         it (None: any may)."""
         found: list[tuple[int, tuple[int, int], str, Hit]] = []
         protected_segments: set[tuple[int, int]] = set()
-        exclude = self.exclude
+        exclude = None if self.exclude_source is None else self._search(None, reading)
         for match, kind in self._matches(reading, possible):
             segment = reading.segment(match.start())
-            if exclude is not None and reading.search(exclude, match.start()):
+            if exclude is not None and reading.search(*exclude, match.start()):
                 continue
             hit = self._judge(reading, match, kind, segment)
             if hit is None:
