@@ -94,99 +94,104 @@ def _folds_char(code: int) -> bool:
 class TriggerIndex:
     """Tells which patterns of which categories may match a lower-cased text.
 
-    Every distinct requirement has a bit. A pattern may match when the text meets all of its requirements; only
-    the patterns whose most selective requirement (their anchor) is met are checked at all.
-
     Scanning every position of every clause for every string cost more than the rest of classifying. Instead
     the text's words (its runs without white space) are looked up: a string without white space occurs within
     one word, and each distinct word's strings are found once, with a trie-shaped regex, and remembered (a
-    policy repeats its vocabulary). A string with white space ("personal data") is looked for by its longest
-    part ("personal") first, which only tells that the string may occur; so once a pattern's requirements seem
-    met, each such requirement is confirmed by searching the text for its strings.
+    policy repeats its vocabulary). A requirement with white space ("personal data" or "your data") is met only
+    if the words hold the parts of one of its strings: its words must meet the requirements made of a part of
+    each string ("personal" or "your", "data" or "data"); only then is the text searched for the strings.
+
+    Every word requirement has a bit. Only the patterns whose most selective word requirement (their anchor) the
+    words meet are checked at all.
     """
 
     def __init__(self, all_requirements: Iterable[tuple[tuple[Requirement, ...], ...] | None]):
         self._always: list[int] = []  # categories with a pattern that has no requirement
-        patterns: list[tuple[int, int, tuple[Requirement, ...]]] = []
+        # (category, pattern, its word requirements, its requirements with white space)
+        patterns: list[tuple[int, int, list[Requirement], tuple[Requirement, ...]]] = []
         for category, requirements in enumerate(all_requirements):
             if requirements is None:
                 self._always.append(category)
-            else:
-                patterns += [(category, number, own) for number, own in enumerate(requirements)]
-        # What the words tell is each string's probe: itself, or its longest part when it has white space.
-        anchors = [max(requirements, key=_probe_selectivity) for _, _, requirements in patterns]
+                continue
+            for number, own in enumerate(requirements):
+                phrases = tuple(requirement for requirement in own if any(map(_has_space, requirement)))
+                words = [requirement for requirement in own if requirement not in phrases]
+                words += [part for phrase in phrases for part in _part_requirements(phrase)]
+                patterns.append((category, number, words, phrases))
+        anchors = [max(words, key=_selectivity, default=None) for _, _, words, _ in patterns]
         # Anchors take the lowest bits: the anchors a text meets are then read from a small number.
-        bit_of = {requirement: 1 << bit for bit, requirement in enumerate(dict.fromkeys(anchors))}
+        bit_of = {anchor: 1 << bit for bit, anchor in enumerate(dict.fromkeys(filter(None, anchors)))}
         self._anchor_mask = (1 << len(bit_of)) - 1
-        for _, _, requirements in patterns:
-            for requirement in requirements:
+        for _, _, words, _ in patterns:
+            for requirement in words:
                 bit_of.setdefault(requirement, 1 << len(bit_of))
-        # the anchor's bit → (category, pattern, the bits of all of the pattern's requirements)
-        self._anchored: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
-        for (category, number, requirements), anchor in zip(patterns, anchors):
-            self._anchored[bit_of[anchor]].append((category, number, reduce(or_, map(bit_of.get, requirements))))
-        probe_bits: dict[str, int] = defaultdict(int)  # a string to find within a word → the bits it meets
-        self._to_confirm: dict[int, Requirement] = {}  # bit → a requirement with a string with white space
-        self._unprobed = 0  # bits of requirements with a string of white space only: met until confirmed
+        # the anchor's bit (0: none) → (category, pattern, the bits of its word requirements, its phrases)
+        self._anchored: dict[int, list[tuple[int, int, int, tuple[Requirement, ...]]]] = defaultdict(list)
+        for (category, number, words, phrases), anchor in zip(patterns, anchors):
+            need = reduce(or_, map(bit_of.get, words), 0)
+            self._anchored[bit_of.get(anchor, 0)].append((category, number, need, phrases))
+        string_bits: dict[str, int] = defaultdict(int)
         for requirement, bit in bit_of.items():
             for string in requirement:
-                probe = _probe(string)
-                if probe != string:
-                    self._to_confirm[bit] = requirement
-                if probe:
-                    probe_bits[probe] |= bit
-                else:
-                    self._unprobed |= bit
-        self._confirm_mask = reduce(or_, self._to_confirm, 0)
-        self._word_strings = _PrefixScan(probe_bits)
+                string_bits[string] |= bit
+        self._word_strings = _PrefixScan(string_bits)
         self._words: dict[str, int] = {}  # word → the bits of the strings it contains
 
     def candidates(self, lowered: str) -> dict[int, frozenset[int] | None]:
         """Category (by position) → the numbers of its patterns that may match the text (None: all may)."""
-        met = self._met_by_words(lowered)
-        confirmed: dict[int, bool] = {}
-        possible: dict[int, set[int]] = defaultdict(set)
-        anchors = met & self._anchor_mask
-        while anchors:
-            anchor = anchors & -anchors
-            for category, pattern, need in self._anchored[anchor]:
-                if met & need == need and self._confirm(need & self._confirm_mask, lowered, confirmed):
-                    possible[category].add(pattern)
-            anchors ^= anchor
+        words = set(lowered.split())
+        known = list(map(self._words.get, words))  # map and reduce loop in C: a clause has many words
+        if None in known:
+            known = list(map(self._word, words))
+        met = reduce(or_, known, 0)
+        found: dict[Requirement, bool] = {}  # requirement with white space → whether the text meets it
+        possible: dict[int, set[int]] = {}
+        for anchor in (0, *_bits_of(met & self._anchor_mask)):
+            for category, pattern, need, phrases in self._anchored.get(anchor, ()):
+                if met & need == need and all(_meets(lowered, phrase, found) for phrase in phrases):
+                    possible.setdefault(category, set()).add(pattern)
         answer: dict[int, frozenset[int] | None] = {category: frozenset(patterns) for category, patterns in possible.items()}
         answer.update((category, None) for category in self._always)
         return dict(sorted(answer.items()))
 
-    def _met_by_words(self, lowered: str) -> int:
-        """The bits of the requirements the text's words meet, or (strings with white space) may meet."""
-        met = self._unprobed
-        words = self._words
-        for word in set(lowered.split()):
-            bits = words.get(word)
-            if bits is None:
-                if len(words) >= _WORDS_REMEMBERED:
-                    words.clear()
-                bits = words[word] = self._word_strings.bits(word)
-            met |= bits
-        return met
-
-    def _confirm(self, unsure: int, lowered: str, confirmed: dict[int, bool]) -> bool:
-        """Whether the text really meets every requirement of the `unsure` bits (answers kept in `confirmed`)."""
-        while unsure:
-            bit = unsure & -unsure
-            if bit not in confirmed:
-                confirmed[bit] = any(string in lowered for string in self._to_confirm[bit])
-            if not confirmed[bit]:
-                return False
-            unsure ^= bit
-        return True
+    def _word(self, word: str) -> int:
+        """The bits of the strings in a word."""
+        bits = self._words.get(word)
+        if bits is None:
+            if len(self._words) >= _WORDS_REMEMBERED:
+                self._words.clear()
+            bits = self._words[word] = self._word_strings.bits(word)
+        return bits
 
 
-def _probe(string: str) -> str:
-    """The string when it has no white space, else its longest part (the last of the longest: in phrases the
-    words that carry the meaning tend to come last, "for a fee"); empty for white space only."""
-    parts = string.split()
-    return max(reversed(parts), key=len, default="")
+def _bits_of(mask: int) -> list[int]:
+    bits = []
+    while mask:
+        bit = mask & -mask
+        bits.append(bit)
+        mask ^= bit
+    return bits
+
+
+def _has_space(string: str) -> bool:
+    return any(char.isspace() for char in string)
+
+
+def _part_requirements(phrase: Requirement) -> list[Requirement]:
+    """Word requirements that a text meeting the requirement meets: one part of each of its strings, the longest
+    (of equal ones the last: in phrases the words that carry the meaning come last, "for a fee"), then the
+    second longest (or again the last), and so on. None when a string is white space only."""
+    ranked = [sorted(reversed(string.split()), key=len, reverse=True) for string in phrase]
+    if not all(ranked):
+        return []
+    joined = (frozenset(parts[min(depth, len(parts) - 1)] for parts in ranked) for depth in range(max(map(len, ranked))))
+    return list(dict.fromkeys(joined))
+
+
+def _meets(lowered: str, phrase: Requirement, found: dict[Requirement, bool]) -> bool:
+    if phrase not in found:
+        found[phrase] = any(string in lowered for string in phrase)
+    return found[phrase]
 
 
 _WORDS_REMEMBERED = 1 << 16  # a policy uses a few thousand distinct words; many policies share most
@@ -302,7 +307,3 @@ def _item_requirements(item: tuple) -> list[set[str]]:
 def _selectivity(requirement: Requirement) -> tuple[int, float]:
     """Longer strings occur in fewer clauses: the shortest string's length, then the average length."""
     return min(map(len, requirement)), sum(map(len, requirement)) / len(requirement)
-
-
-def _probe_selectivity(requirement: Requirement) -> tuple[int, float]:
-    return _selectivity(frozenset(map(_probe, requirement)))
