@@ -18,7 +18,13 @@ from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from policywatch.classify.prefilter import Requirements, folds_like_ascii_text, requirements_of
+from policywatch.classify.prefilter import (
+    Requirements,
+    can_match_empty,
+    folds_like_ascii_text,
+    requirements_of,
+    split_leading_assertion,
+)
 from policywatch.models import ITEM, PROTECTION, RISK, ROW, Clause
 
 FLAGS = re.IGNORECASE
@@ -82,13 +88,7 @@ def _compile_all(combined: str, expanded: Sequence[str], written: Sequence[str])
         raise
 
 
-def compile_cue(patterns: Sequence[str], terms: Mapping[str, str]) -> re.Pattern:
-    expanded = [expand_terms(p, terms) for p in patterns]
-    return _compile_all("|".join(f"(?:{p})" for p in expanded) or r"(?!)", expanded, patterns)
-
-
 _WORD_START = r"(?<![\w-])"
-_WORD_START_REGEX = re.compile(_WORD_START)
 
 
 def _phrases(numbered: Iterable[tuple[int, str]]) -> str:
@@ -97,45 +97,97 @@ def _phrases(numbered: Iterable[tuple[int, str]]) -> str:
     return rf"{_WORD_START}(?:{alternatives})(?!\w)"
 
 
-class WordStartRegex:
-    """A regex made by `_phrases`, searched faster with the same matches. `re` skips quickly to where a regex can
-    match only when it starts with a literal or a set of characters, not with an assertion: so the phrases are
-    searched without the word-start lookbehind, which is checked only where they match."""
+class AssertedRegex:
+    """A regex that starts with a zero-width assertion (a word-start lookbehind, \\b), searched faster with the same
+    matches. `re` skips quickly to where a regex can match only when it starts with a literal or a set of
+    characters, not with an assertion: so the rest is searched alone and the assertion checked where it matches."""
 
-    def __init__(self, source: str, flags: int):
-        self._phrases = re.compile(source.removeprefix(_WORD_START), flags)
+    def __init__(self, assertion: str, rest: str, flags: int):
+        self._assertion = re.compile(assertion, flags)
+        self._rest = re.compile(rest, flags)
 
     def search(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match | None:
-        found = self._phrases.search(text, pos, endpos)
-        while found is not None and not _WORD_START_REGEX.match(text, found.start()):
-            found = self._phrases.search(text, found.start() + 1, endpos)
+        found = self._rest.search(text, pos, endpos)
+        while found is not None and not self._assertion.match(text, found.start(), endpos):
+            found = self._rest.search(text, found.start() + 1, endpos)
         return found
+
+
+Searchable = re.Pattern | AssertedRegex
+
+
+def _folded(text: str) -> str | None:
+    """The text lower-cased when that keeps every position (ASCII), for case-free patterns; else None."""
+    return text.lower() if text.isascii() else None
+
+
+def _phrases_regex(source: str, flags: int) -> AssertedRegex:
+    return AssertedRegex(_WORD_START, source.removeprefix(_WORD_START), flags)
+
+
+def _cue_regex(pattern: str, flags: int) -> Searchable:
+    rest = split_leading_assertion(pattern, r"\b", flags)
+    return re.compile(pattern, flags) if rest is None else AssertedRegex(r"\b", rest, flags)
+
+
+class Cue:
+    """A cue's patterns, searched one by one for the matches of their alternation (leftmost; at the same start, the
+    first pattern). One alternation of anchored patterns, patterns that start with a literal and patterns that
+    start with \\b is tried at every position; apart, `re` skips ahead in most. A case-free pattern searches an
+    ASCII text lower-cased, without IGNORECASE, which skips faster still."""
+
+    def __init__(self, patterns: Sequence[str], terms: Mapping[str, str]):
+        expanded = [expand_terms(p, terms) for p in patterns]
+        self._alternation = _compile_all("|".join(f"(?:{p})" for p in expanded) or r"(?!)", expanded, patterns)
+        # finditer has rules of its own for empty matches: a cue that can match empty keeps the alternation.
+        self._apart: list[tuple[Searchable, Searchable | None]] | None = (
+            None
+            if any(can_match_empty(p, FLAGS) for p in expanded)
+            else [(_cue_regex(p, FLAGS), _cue_regex(p, 0) if folds_like_ascii_text(p) else None) for p in expanded]
+        )
+
+    def finditer(self, text: str, folded: str | None) -> Iterator[re.Match]:
+        """The matches in a text, `folded` its lower-cased form or None; a match's text may be the folded one."""
+        if self._apart is None:
+            return self._alternation.finditer(text)
+        return _leftmost_first(self._searches(text, folded))
+
+    def search(self, text: str) -> bool:
+        if self._apart is None:
+            return self._alternation.search(text) is not None
+        return any(regex.search(searched) for regex, searched in self._searches(text, _folded(text)))
+
+    def match(self, text: str, pos: int, endpos: int) -> re.Match | None:
+        return self._alternation.match(text, pos, endpos)
+
+    def _searches(self, text: str, folded: str | None) -> list[tuple[Searchable, str]]:
+        return [(fast, folded) if fast is not None and folded is not None else (regex, text) for regex, fast in self._apart]
 
 
 @dataclass(frozen=True)
 class Cues:
-    negation: re.Pattern
-    not_negation: re.Pattern
-    negation_after: re.Pattern
-    segment_break: re.Pattern
-    emptying_exception: re.Pattern
-    kept_condition: re.Pattern
-    enumeration: re.Pattern
-    not_practice: re.Pattern
-    lead_in: re.Pattern
-    definition_section: re.Pattern
-    answer_no: re.Pattern
+    negation: Cue
+    not_negation: Cue
+    negation_after: Cue
+    segment_break: Cue
+    emptying_exception: Cue
+    kept_condition: Cue
+    enumeration: Cue
+    not_practice: Cue
+    lead_in: Cue
+    definition_section: Cue
+    answer_no: Cue
 
     @classmethod
     def compile(cls, raw: Mapping[str, Sequence[str]], terms: Mapping[str, str]) -> Cues:
-        return cls(**{name: compile_cue(raw[name], terms) for name in cls.__dataclass_fields__})
+        return cls(**{name: Cue(raw[name], terms) for name in cls.__dataclass_fields__})
 
     def states_no_practice(self, clause: Clause) -> bool:
         if clause.kind == ROW:
             answers = clause.text.split("|")[1:]
             return bool(answers) and all(self.answer_no.search(cell) for cell in answers)
         text = _straightened(clause.text)
-        return bool(self.not_practice.search(text)) or any(self.definition_section.search(s) for s in clause.section)
+        return self.not_practice.search(text) or any(self.definition_section.search(s) for s in clause.section)
 
 
 @dataclass(frozen=True)
@@ -161,17 +213,17 @@ class ClauseReading:
             self.text = clause.text
         self.normalized = _straightened(self.text)
         self.lowered = self.normalized.lower()
-        # Lower-casing ASCII keeps every position; case-free patterns search it without IGNORECASE, faster.
+        # Case-free patterns search the folded text without IGNORECASE, faster.
         self.folded = self.lowered if self.normalized.isascii() else None
 
     @cached_property
     def _breaks(self) -> tuple[list[int], list[int]]:
-        spans = [m.span() for m in self.cues.segment_break.finditer(self.normalized)]
+        spans = [m.span() for m in self.cues.segment_break.finditer(self.normalized, self.folded)]
         return [start for start, _ in spans], [end for _, end in spans]
 
     @cached_property
     def _enumerations(self) -> list[int]:
-        return [m.start() for m in self.cues.enumeration.finditer(self.normalized)]
+        return [m.start() for m in self.cues.enumeration.finditer(self.normalized, self.folded)]
 
     def segment(self, position: int) -> tuple[int, int]:
         """The part of the sentence a position belongs to."""
@@ -192,26 +244,26 @@ class ClauseReading:
         return [own] if intro == own else [intro, own]
 
     @cached_property
-    def _negations(self) -> list[re.Match]:
-        ignored = [m.span() for m in self.cues.not_negation.finditer(self.normalized)]
+    def _negations(self) -> list[tuple[int, int]]:
+        ignored = [m.span() for m in self.cues.not_negation.finditer(self.normalized, self.folded)]
         return [
-            m
-            for m in self.cues.negation.finditer(self.normalized)
+            m.span()
+            for m in self.cues.negation.finditer(self.normalized, self.folded)
             if not any(start <= m.start() < end for start, end in ignored)
         ]
 
     @cached_property
-    def _exceptions(self) -> list[re.Match]:
-        kept = {m.start() for m in self.cues.kept_condition.finditer(self.normalized)}
-        return [m for m in self.cues.emptying_exception.finditer(self.normalized) if m.start() not in kept]
+    def _exceptions(self) -> list[int]:
+        kept = {m.start() for m in self.cues.kept_condition.finditer(self.normalized, self.folded)}
+        return [m.start() for m in self.cues.emptying_exception.finditer(self.normalized, self.folded) if m.start() not in kept]
 
     def negation(self, start: int, end: int, segment_end: int | None) -> str | None:
         """The negation in scope of a match at [start, end), if any; the passive form after it only
         when segment_end is given."""
         *intro, (segment_start, _) = self.scope(start)
-        for negation in self._negations:
-            if segment_start <= negation.start() < end or any(a <= negation.start() < b for a, b in intro):
-                return negation.group()
+        for negation_start, negation_end in self._negations:
+            if segment_start <= negation_start < end or any(a <= negation_start < b for a, b in intro):
+                return self.normalized[negation_start:negation_end]
         if segment_end is None:
             return None
         after = self.cues.negation_after.match(self.normalized, end, segment_end)
@@ -219,16 +271,16 @@ class ClauseReading:
 
     def exception_after(self, position: int) -> str | None:
         for exception in self._exceptions:
-            if exception.start() >= position:
-                return self.normalized[exception.start() : exception.start() + 40].strip()
+            if exception >= position:
+                return self.normalized[exception : exception + 40].strip()
         return None
 
-    def search(self, pattern: WordStartRegex, text: str, position: int) -> bool:
+    def search(self, pattern: AssertedRegex, text: str, position: int) -> bool:
         """Whether the pattern occurs in the scope of a position; `text` is the clause's, normalized or folded."""
         return any(pattern.search(text, start, end) for start, end in self.scope(position))
 
 
-def _leftmost_first(searches: Sequence[tuple[re.Pattern, str]]) -> Iterator[re.Match]:
+def _leftmost_first(searches: Sequence[tuple[Searchable, str]]) -> Iterator[re.Match]:
     """The matches that one alternation of the regexes would find (leftmost; at the same start, the first
     regex in order; never overlapping), without compiling that alternation for each subset of patterns.
     Each regex searches its own text: the clause, or the same clause lower-cased."""
@@ -259,7 +311,7 @@ class CategoryRules:
     sources: tuple[str, ...]  # the regular expression of each pattern, by number
     exclude_source: str | None
     requirements: Requirements  # what a clause must contain for each pattern to match
-    _compiled: dict[tuple[int | None, bool], WordStartRegex | None] = field(default_factory=dict, repr=False, compare=False)
+    _compiled: dict[tuple[int | None, bool], AssertedRegex | None] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def compile(
@@ -283,19 +335,19 @@ class CategoryRules:
             _compile_all(exclude_source, exclude_expanded, exclude)
         return cls(category, tuple(kinds), tuple(sources), exclude_source, requirements_of(expanded))
 
-    def _regex(self, number: int | None, folded: bool = False) -> WordStartRegex | None:
+    def _regex(self, number: int | None, folded: bool = False) -> AssertedRegex | None:
         """Pattern `number`'s regex, or (None) the exclusions'; `folded`: the one for lower-cased ASCII text,
         None when the pattern has none."""
         key = (number, folded)
         if key not in self._compiled:
             source = self.exclude_source if number is None else self.sources[number]
             if not folded:
-                self._compiled[key] = WordStartRegex(source, FLAGS)
+                self._compiled[key] = _phrases_regex(source, FLAGS)
             else:
-                self._compiled[key] = WordStartRegex(source, 0) if folds_like_ascii_text(source) else None
+                self._compiled[key] = _phrases_regex(source, 0) if folds_like_ascii_text(source) else None
         return self._compiled[key]
 
-    def _search(self, number: int | None, reading: ClauseReading) -> tuple[WordStartRegex, str]:
+    def _search(self, number: int | None, reading: ClauseReading) -> tuple[AssertedRegex, str]:
         """The regex for pattern `number` (None: the exclusions) and the text of the clause it searches."""
         regex = self._regex(number, True) if reading.folded is not None else None
         return (regex, reading.folded) if regex is not None else (self._regex(number), reading.normalized)

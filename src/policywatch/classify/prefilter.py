@@ -82,6 +82,24 @@ def _folds_item(op, value) -> bool:
     return False
 
 
+def can_match_empty(pattern: str, flags: int = 0) -> bool:
+    return _regex_parser.parse(pattern, flags).getwidth()[0] == 0
+
+
+def split_leading_assertion(pattern: str, assertion: str, flags: int = 0) -> str | None:
+    """The rest of the pattern when it is `assertion` (one zero-width item such as \\b) followed by that rest, with
+    the same meaning as the two in a row (not "\\bfoo|bar", whose \\b belongs to one branch); else None."""
+    rest = pattern.removeprefix(assertion)
+    if rest == pattern:
+        return None
+    try:
+        whole, lead, tail = (_regex_parser.parse(part, flags) for part in (pattern, assertion, rest))
+    except re.error:
+        return None
+    same = repr(list(whole)) == repr([*lead, *tail]) and whole.state.flags == tail.state.flags
+    return rest if same and len(lead) == 1 and lead.getwidth() == (0, 0) else None
+
+
 @lru_cache(maxsize=None)
 def _folds_char(code: int) -> bool:
     if code < 128:
