@@ -152,34 +152,24 @@ class TriggerIndex:
         for requirement, bit in bit_of.items():
             for string in requirement:
                 string_bits[string] |= bit
-        self._word_strings = _PrefixScan(string_bits)
-        self._words: dict[str, int] = {}  # word → the bits of the strings it contains
+        self._words = _WordBits(_PrefixScan(string_bits))
 
     def candidates(self, lowered: str) -> dict[int, frozenset[int] | None]:
         """Category (by position) → the numbers of its patterns that may match the text (None: all may)."""
-        words = set(lowered.split())
-        known = list(map(self._words.get, words))  # map and reduce loop in C: a clause has many words
-        if None in known:
-            known = list(map(self._word, words))
-        met = reduce(or_, known, 0)
+        # map and reduce loop in C: a clause has many words (a set of them costs more than repeated lookups)
+        met = reduce(or_, map(self._words.__getitem__, lowered.split()), 0)
         found: dict[Requirement, bool] = {}  # requirement with white space → whether the text meets it
         possible: dict[int, set[int]] = {}
         for anchor in (0, *_bits_of(met & self._anchor_mask)):
             for category, pattern, need, phrases in self._anchored.get(anchor, ()):
                 if met & need == need and all(_meets(lowered, phrase, found) for phrase in phrases):
                     possible.setdefault(category, set()).add(pattern)
-        answer: dict[int, frozenset[int] | None] = {category: frozenset(patterns) for category, patterns in possible.items()}
-        answer.update((category, None) for category in self._always)
+        answer: dict[int, frozenset[int] | None] = dict.fromkeys(self._always)
+        if not possible:  # most clauses
+            return answer
+        answer.update((category, frozenset(patterns)) for category, patterns in possible.items())
         return dict(sorted(answer.items()))
 
-    def _word(self, word: str) -> int:
-        """The bits of the strings in a word."""
-        bits = self._words.get(word)
-        if bits is None:
-            if len(self._words) >= _WORDS_REMEMBERED:
-                self._words.clear()
-            bits = self._words[word] = self._word_strings.bits(word)
-        return bits
 
 
 def _bits_of(mask: int) -> list[int]:
@@ -212,7 +202,20 @@ def _meets(lowered: str, phrase: Requirement, found: dict[Requirement, bool]) ->
     return found[phrase]
 
 
-_WORDS_REMEMBERED = 1 << 16  # a policy uses a few thousand distinct words; many policies share most
+class _WordBits(dict):
+    """Word → the bits of the strings it contains, each found on first use and remembered."""
+
+    _LIMIT = 1 << 16  # a policy uses a few thousand distinct words; many policies share most
+
+    def __init__(self, strings: _PrefixScan):
+        super().__init__()
+        self._strings = strings
+
+    def __missing__(self, word: str) -> int:
+        if len(self) >= self._LIMIT:
+            self.clear()
+        bits = self[word] = self._strings.bits(word)
+        return bits
 
 
 class _PrefixScan:
