@@ -143,11 +143,20 @@ class TriggerIndex:
         for _, _, words, _ in patterns:
             for requirement in words:
                 bit_of.setdefault(requirement, 1 << len(bit_of))
-        # the anchor's bit (0: none) → (category, pattern, the bits of its word requirements, its phrases)
-        self._anchored: dict[int, list[tuple[int, int, int, tuple[Requirement, ...]]]] = defaultdict(list)
+        # A phrase requirement is met at once when the words hold one of its strings without white space: those
+        # strings get a bit too, which no pattern needs. Only its strings with white space are searched for.
+        shortcut = {}
+        for _, _, _, phrases in patterns:
+            for phrase in phrases:
+                in_words = frozenset(string for string in phrase if not _has_space(string))
+                shortcut[phrase] = bit_of.setdefault(in_words, 1 << len(bit_of)) if in_words else 0
+        # the anchor's bit (0: none) → (category, pattern, the bits of its word requirements, its phrases as
+        # (shortcut bit, strings with white space))
+        self._anchored: dict[int, list[tuple[int, int, int, tuple[_Phrase, ...]]]] = defaultdict(list)
         for (category, number, words, phrases), anchor in zip(patterns, anchors):
             need = reduce(or_, map(bit_of.get, words), 0)
-            self._anchored[bit_of.get(anchor, 0)].append((category, number, need, phrases))
+            searched = tuple((shortcut[phrase], tuple(filter(_has_space, phrase))) for phrase in phrases)
+            self._anchored[bit_of.get(anchor, 0)].append((category, number, need, searched))
         string_bits: dict[str, int] = defaultdict(int)
         for requirement, bit in bit_of.items():
             for string in requirement:
@@ -158,11 +167,11 @@ class TriggerIndex:
         """Category (by position) → the numbers of its patterns that may match the text (None: all may)."""
         # map and reduce loop in C: a clause has many words (a set of them costs more than repeated lookups)
         met = reduce(or_, map(self._words.__getitem__, lowered.split()), 0)
-        found: dict[Requirement, bool] = {}  # requirement with white space → whether the text meets it
+        found: dict[_Phrase, bool] = {}  # requirement with white space → whether the text meets it
         possible: dict[int, set[int]] = {}
         for anchor in (0, *_bits_of(met & self._anchor_mask)):
             for category, pattern, need, phrases in self._anchored.get(anchor, ()):
-                if met & need == need and all(_meets(lowered, phrase, found) for phrase in phrases):
+                if met & need == need and all(_meets(met, lowered, phrase, found) for phrase in phrases):
                     possible.setdefault(category, set()).add(pattern)
         answer: dict[int, frozenset[int] | None] = dict.fromkeys(self._always)
         if not possible:  # most clauses
@@ -196,9 +205,13 @@ def _part_requirements(phrase: Requirement) -> list[Requirement]:
     return list(dict.fromkeys(joined))
 
 
-def _meets(lowered: str, phrase: Requirement, found: dict[Requirement, bool]) -> bool:
+_Phrase = tuple[int, tuple[str, ...]]  # a requirement with white space: (shortcut bit, strings with white space)
+
+
+def _meets(met: int, lowered: str, phrase: _Phrase, found: dict[_Phrase, bool]) -> bool:
     if phrase not in found:
-        found[phrase] = any(string in lowered for string in phrase)
+        shortcut, spaced = phrase
+        found[phrase] = bool(met & shortcut) or any(string in lowered for string in spaced)
     return found[phrase]
 
 
