@@ -130,6 +130,9 @@ def _cue_regex(pattern: str, flags: int) -> Searchable:
     return re.compile(pattern, flags) if rest is None else AssertedRegex(r"\b", rest, flags)
 
 
+_RECURRING_REMEMBERED = 1 << 12
+
+
 class Cue:
     """A cue's patterns, searched one by one for the matches of their alternation (leftmost; at the same start, the
     first pattern). One alternation of anchored patterns, patterns that start with a literal and patterns that
@@ -138,6 +141,7 @@ class Cue:
 
     def __init__(self, patterns: Sequence[str], terms: Mapping[str, str]):
         expanded = [expand_terms(p, terms) for p in patterns]
+        self._recurring: dict[str, bool] = {}
         self._alternation = _compile_all("|".join(f"(?:{p})" for p in expanded) or r"(?!)", expanded, patterns)
         # finditer has rules of its own for empty matches: a cue that can match empty keeps the alternation.
         self._apart: list[tuple[Searchable, Searchable | None]] | None = (
@@ -156,6 +160,14 @@ class Cue:
         if self._apart is None:
             return self._alternation.search(text) is not None
         return any(regex.search(searched) for regex, searched in self._searches(text, _folded(text)))
+
+    def search_recurring(self, text: str) -> bool:
+        """`search`, remembered: for texts that many clauses share (their headings, a list's lead-in)."""
+        if text not in self._recurring:
+            if len(self._recurring) >= _RECURRING_REMEMBERED:
+                self._recurring.clear()
+            self._recurring[text] = self.search(text)
+        return self._recurring[text]
 
     def match(self, text: str, pos: int, endpos: int) -> re.Match | None:
         return self._alternation.match(text, pos, endpos)
@@ -187,7 +199,7 @@ class Cues:
             answers = clause.text.split("|")[1:]
             return bool(answers) and all(self.answer_no.search(cell) for cell in answers)
         text = _straightened(clause.text)
-        return self.not_practice.search(text) or any(self.definition_section.search(s) for s in clause.section)
+        return self.not_practice.search(text) or any(map(self.definition_section.search_recurring, clause.section))
 
 
 @dataclass(frozen=True)
@@ -206,7 +218,7 @@ class ClauseReading:
 
     def __init__(self, clause: Clause, cues: Cues):
         self.cues = cues
-        if clause.kind == ITEM and cues.lead_in.search(clause.lead):
+        if clause.kind == ITEM and cues.lead_in.search_recurring(clause.lead):
             # The lead-in sentence is context: "We do not collect:" negates the item that follows.
             self.text = clause.lead.rstrip(" :;,-\u2013\u2014") + " " + clause.text
         else:
@@ -284,6 +296,13 @@ def _leftmost_first(searches: Sequence[tuple[Searchable, str]]) -> Iterator[re.M
     """The matches that one alternation of the regexes would find (leftmost; at the same start, the first
     regex in order; never overlapping), without compiling that alternation for each subset of patterns.
     Each regex searches its own text: the clause, or the same clause lower-cased."""
+    if len(searches) == 1:  # most often: then there is nothing to merge
+        [(regex, text)] = searches
+        match = regex.search(text)
+        while match is not None:
+            yield match
+            match = regex.search(text, max(match.end(), match.start() + 1))
+        return
     upcoming = [regex.search(text) for regex, text in searches]
     position = 0
     while True:
