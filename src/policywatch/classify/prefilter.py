@@ -27,17 +27,18 @@ Requirement = frozenset[str]  # at least one of these strings occurs in every ma
 Requirements = "tuple[tuple[Requirement, ...], ...] | None"  # per pattern, all of its requirements
 
 
-def required_literals(pattern: str) -> list[Requirement]:
+@lru_cache(maxsize=4096)  # most of a load: every rulebook of a process (user rules, tests) shares the built-in ones
+def required_literals(pattern: str) -> tuple[Requirement, ...]:
     """Requirements that every match of the pattern, ignoring case, meets (lower-case strings), possibly none."""
     try:
-        return _sequence_requirements(_regex_parser.parse(pattern, re.IGNORECASE))
+        return tuple(_sequence_requirements(_regex_parser.parse(pattern, re.IGNORECASE)))
     except (re.error, RecursionError):
-        return []
+        return ()
 
 
 def requirements_of(patterns: Sequence[str]) -> tuple[tuple[Requirement, ...], ...] | None:
     """The requirements of each pattern; None when a pattern has none (its category is always tried)."""
-    result = tuple(tuple(required_literals(pattern)) for pattern in patterns)
+    result = tuple(required_literals(pattern) for pattern in patterns)
     return None if any(not requirements for requirements in result) else result
 
 
