@@ -33,7 +33,6 @@ _TERM_REFERENCE = re.compile(r"\{([a-z_]+)\}")
 _TYPOGRAPHY = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "\u00a0": " "})
 
 
-
 def _straightened(text: str) -> str:
     # Every typographic character is outside ASCII: an ASCII text (most are) needs no translating.
     return text if text.isascii() else text.translate(_TYPOGRAPHY)
@@ -225,7 +224,7 @@ class ClauseReading:
             self.text = clause.text
         self.normalized = _straightened(self.text)
         self.lowered = self.normalized.lower()
-        # Case-free patterns search the folded text without IGNORECASE, faster.
+        # Lower-casing ASCII keeps every position; case-free patterns search it without IGNORECASE, faster.
         self.folded = self.lowered if self.normalized.isascii() else None
 
     @cached_property

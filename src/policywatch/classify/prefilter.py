@@ -84,6 +84,7 @@ def _folds_item(op, value) -> bool:
 
 
 def can_match_empty(pattern: str, flags: int = 0) -> bool:
+    """Whether the pattern has a match of no characters (somewhere)."""
     return _regex_parser.parse(pattern, flags).getwidth()[0] == 0
 
 
@@ -118,7 +119,8 @@ class TriggerIndex:
     one word, and each distinct word's strings are found once, with a trie-shaped regex, and remembered (a
     policy repeats its vocabulary). A requirement with white space ("personal data" or "your data") is met only
     if the words hold the parts of one of its strings: its words must meet the requirements made of a part of
-    each string ("personal" or "your", "data" or "data"); only then is the text searched for the strings.
+    each string ("personal" or "your", "data" or "data"); only then, unless the words hold one of its strings
+    without white space, is the text searched for its strings with white space.
 
     Every word requirement has a bit. Only the patterns whose most selective word requirement (their anchor) the
     words meet are checked at all.
@@ -181,8 +183,8 @@ class TriggerIndex:
         return dict(sorted(answer.items()))
 
 
-
 def _bits_of(mask: int) -> list[int]:
+    """Each bit set in the mask, as a number."""
     bits = []
     while mask:
         bit = mask & -mask
