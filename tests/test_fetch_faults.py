@@ -464,3 +464,33 @@ def test_shrink_limit_is_configurable_and_losing_most_sections_is_suspicious(tmp
     for name in ("shrunk", "sections-lost"):
         assert len(list((tmp_path / "snapshots" / name / "versions").iterdir())) == 1
         assert len(list((tmp_path / "snapshots" / name / "suspicious").iterdir())) == 1
+
+
+def test_a_page_that_keeps_failing_is_asked_conditionally_and_read_again_only_under_new_settings(tmp_path, server):
+    wall = V1.replace("<main", "<article").replace("</main>", "</article>")  # `select: main` finds nothing
+    url = server.page("/privacy", wall)
+    config = write_config(tmp_path / "policies.yaml", [{"id": "acme", "url": url, "select": "main"}])
+    first = run_in_process("check", "-c", str(config), "-f", "json")
+    assert first.returncode == 3 and json.loads(first.stdout)["policies"][0]["error"]["kind"] == "empty"
+    tag = json.loads((tmp_path / "snapshots" / "acme" / ".check.json").read_text())["failed_body"]["etag"]
+
+    # The same body again: the run asks with its ETag, gets a 304 and reports the same error, quietly.
+    server.requests.clear()
+    again = run_in_process("check", "-c", str(config), "-f", "json")
+    assert again.returncode == 3
+    assert server.requests[0][1].get("If-None-Match") == tag
+    policy = json.loads(again.stdout)["policies"][0]
+    assert policy["error"] == {**json.loads(first.stdout)["policies"][0]["error"], "new": False}
+
+    # A server that ignores conditional requests resends the body: its hash settles it just the same.
+    server.page("/privacy", wall, etag=False)
+    assert run_in_process("check", "-c", str(config)).returncode == 3
+
+    # New selectors may well find the text: the body is fetched whole and read again.
+    write_config(tmp_path / "policies.yaml", [{"id": "acme", "url": url, "select": "article"}])
+    server.page("/privacy", wall)
+    server.requests.clear()
+    fixed = run_in_process("check", "-c", str(config), "-f", "json")
+    assert "If-None-Match" not in server.requests[0][1]
+    assert fixed.returncode == 0 and json.loads(fixed.stdout)["policies"][0]["status"] == "new"
+    assert json.loads((tmp_path / "snapshots" / "acme" / ".check.json").read_text())["failed_body"] is None

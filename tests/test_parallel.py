@@ -109,7 +109,9 @@ def test_what_check_sends_to_workers_pickles(tmp_path):
     import pickle
 
     from policywatch.classify import Rulebook
-    from policywatch.core import CheckOptions, _check_one
-    from policywatch.store import Store
+    from policywatch.core import CheckOptions, Known, _check_one
+    from policywatch.store import FailedBody, PolicyState, Store
 
     assert pickle.loads(pickle.dumps((_check_one, Store(tmp_path), Rulebook.load(), CheckOptions())))
+    known = Known(PolicyState(failed_body=FailedBody("f00d", "settings", "empty", "too little text", "hint")), None)
+    assert pickle.loads(pickle.dumps(known)) == known  # sent along with each body

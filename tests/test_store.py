@@ -4,12 +4,13 @@ import os
 import subprocess
 import sys
 import textwrap
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from policywatch import clausetext
 from policywatch.models import HEADING, ITEM, Clause
-from policywatch.store import PolicyState, Store, StoreError, VersionMeta, atomic_write, sha256
+from policywatch.store import FailedBody, PolicyState, Store, StoreError, VersionMeta, atomic_write, sha256
 
 CLAUSES = clausetext.attach_leads(
     [
@@ -69,15 +70,31 @@ def test_hand_edited_snapshot_is_reported_with_its_path(tmp_path):
 
 def test_state_round_trips_and_a_broken_state_is_only_a_cache_miss(tmp_path):
     store = Store(tmp_path)
-    state = PolicyState(last_checked="now", status="error", etag='"abc"', error_kind="http-500", error_since="then")
+    failed = FailedBody("f00d", "settings", "empty", "too little text", "open it in a browser", etag='"e1"')
+    state = PolicyState(status="error", etag='"abc"', error_kind="http-500", error_since="then", failed_body=failed)
     store.save_state("acme", state)
-    assert store.state("acme") == state
+    # last_checked is when the state was saved, kept as the per-run file's modification time.
+    read = store.state("acme")
+    assert read == dataclasses.replace(state, last_checked=read.last_checked)
+    assert abs(datetime.fromisoformat(read.last_checked) - datetime.now(timezone.utc)) < timedelta(minutes=1)
     # The error state (committed with the store) and the per-run state (git-ignored) are separate files.
     assert json.loads((tmp_path / "acme" / "state.json").read_text()) == {"error_kind": "http-500", "error_message": None, "error_since": "then"}
     (tmp_path / "acme" / "state.json").write_text("{broken")
-    assert store.state("acme") == PolicyState(last_checked="now", status="error", etag='"abc"')
+    assert store.state("acme") == PolicyState(last_checked=read.last_checked, status="error", etag='"abc"', failed_body=failed)
+    per_run = json.loads((tmp_path / "acme" / ".check.json").read_text())
+    (tmp_path / "acme" / ".check.json").write_text(json.dumps({**per_run, "failed_body": {"raw_sha256": "only"}}))
+    assert store.state("acme").failed_body is None and store.state("acme").etag == '"abc"'  # damaged: forgotten
     (tmp_path / "acme" / ".check.json").write_text("[]")
     assert store.state("acme") == PolicyState()
+
+
+def test_a_policy_that_never_failed_has_no_error_state_file(tmp_path):
+    store = Store(tmp_path)
+    store.save_state("acme", PolicyState(status="new", etag='"abc"'))
+    assert not (tmp_path / "acme" / "state.json").exists()
+    store.save_state("acme", PolicyState(status="error", error_kind="network"))
+    store.save_state("acme", PolicyState(status="unchanged"))  # recovered: the file now records no error
+    assert json.loads((tmp_path / "acme" / "state.json").read_text()) == {"error_kind": None, "error_message": None, "error_since": None}
 
 
 def test_a_quiet_run_rewrites_no_committed_file_and_the_store_ignores_its_per_run_files(tmp_path):
@@ -89,6 +106,13 @@ def test_a_quiet_run_rewrites_no_committed_file_and_the_store_ignores_its_per_ru
     with store.lock():
         store.save_state("acme", PolicyState(last_checked="2", error_kind="network", etag="e2"))
     assert committed.stat().st_mtime_ns == written and store.state("acme").etag == "e2"
+    # Nothing at all changed: the per-run file is only touched, so that it still tells when the check ran.
+    per_run = tmp_path / "acme" / ".check.json"
+    os.utime(per_run, (0, 0))
+    inode = per_run.stat().st_ino
+    with store.lock():
+        store.save_state("acme", PolicyState(last_checked="3", error_kind="network", etag="e2"))
+    assert per_run.stat().st_ino == inode and per_run.stat().st_mtime > 0
     assert (tmp_path / ".gitignore").read_text().splitlines()[1:] == [".lock", ".check.json", ".tmp-*"]
     (tmp_path / ".gitignore").write_text("mine\n")
     with store.lock():
@@ -144,12 +168,18 @@ def test_second_run_is_refused_while_the_first_holds_the_lock(tmp_path):
         assert (tmp_path / ".lock").read_text().strip() == str(os.getpid())
 
 
-def test_recover_removes_leftovers_and_brings_latest_md_up_to_date(tmp_path):
+def store_with_two_versions(tmp_path) -> tuple[Store, VersionMeta, str]:
+    """A store whose policy has two versions; returns it, the first version and the newer text."""
     store = Store(tmp_path)
     text = clausetext.dump(CLAUSES)
     first = store.add_version(meta_for(text, b"1"), text, b"1")
     newer = text + "\nOne more sentence.\n"
     store.add_version(meta_for(newer, b"2", version="2026-11-26T07-00-00Z"), newer, b"2")
+    return store, first, newer
+
+
+def test_recover_removes_leftovers_and_brings_latest_md_up_to_date(tmp_path):
+    store, first, newer = store_with_two_versions(tmp_path)
     # What a run killed at the worst moments leaves: latest.md one version behind, half-built folders.
     (tmp_path / "acme" / "latest.md").write_text(store.load_text(first))
     staging = tmp_path / "acme" / "versions" / ".tmp-x1"
@@ -164,6 +194,25 @@ def test_recover_removes_leftovers_and_brings_latest_md_up_to_date(tmp_path):
     assert store.recover() == []
 
 
+def test_recovery_scan_runs_only_after_a_run_that_did_not_end_normally(tmp_path):
+    store, first, newer = store_with_two_versions(tmp_path)
+    latest = tmp_path / "acme" / "latest.md"
+    stray = tmp_path / "acme" / ".tmp-x1"
+    with pytest.raises(RuntimeError):
+        with store.lock():  # a run that dies between a version and latest.md, and leaves a temp file
+            latest.write_text(store.load_text(first))
+            stray.write_text("half")
+            raise RuntimeError("killed")
+    with store.lock():
+        assert set(store.recover()) == {latest, stray}
+    # That run ended normally: the next one does not read the store through (a stale latest.md can only be
+    # left by an interrupted run), but a latest.md deleted by hand is still rewritten.
+    latest.write_text(store.load_text(first))
+    with store.lock():
+        assert store.recover() == []
+    latest.unlink()
+    with store.lock():
+        assert store.recover() == [latest] and latest.read_text() == newer
 def test_recover_leaves_a_hand_edited_latest_md_for_verify(tmp_path):
     store = Store(tmp_path)
     text = clausetext.dump(CLAUSES)

@@ -129,6 +129,8 @@ def test_check_repairs_what_a_killed_run_left_and_then_verify_is_clean(recorded)
     for kind in DAMAGED:
         if kind not in ("stale", "temp"):
             shutil.rmtree(store.root / kind)
+    # The damage was made by hand after a run that ended normally: verify, having promised that the next
+    # check repairs it, makes that check scan the store as after an interrupted run.
     assert run_in_process("check", "-c", str(config), "stale", "temp", "--fail-on", "none").returncode == 0
     assert verify_output(config) == (0, "")
 

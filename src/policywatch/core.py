@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import datetime, timezone
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -12,7 +13,10 @@ from policywatch.classify import Rulebook, assess
 from policywatch.config import Config, PolicySpec
 from policywatch.diff import diff_clauses
 from policywatch.fetch import (
+    BLOCKED,
     BOT_WALL_MAX_TEXT,
+    EMPTY,
+    NOT_A_POLICY,
     SUSPICIOUS,
     Fetcher,
     FetchError,
@@ -26,7 +30,7 @@ from policywatch.models import HEADING, Change, Clause, ExitStatus, Finding, Sca
 from policywatch.normalize import NORMALIZER_VERSION, NormalizeError, normalize
 from policywatch.parallel import Processing, processes_for
 from policywatch.maintenance import record_upgrade
-from policywatch.store import PolicyState, Store, StoreError, VersionMeta, sha256, version_id
+from policywatch.store import FailedBody, PolicyState, Store, StoreError, VersionMeta, sha256, version_id
 
 # Policy statuses in reports and JSON.
 NEW = "new"
@@ -119,13 +123,45 @@ class CheckOptions:
     backoff: float = 1.0
 
 
-def validators_for(store: Store, policy_id: str) -> Validators | None:
-    """Validators for a conditional request, only when a stored version can stand in for a 304 (a damaged one
-    is then reported by processing, as for any other answer)."""
-    state = store.state(policy_id)
-    if not (state.etag or state.last_modified) or not store.version_folders(policy_id):
-        return None
-    return Validators(state.etag, state.last_modified)
+@dataclass(frozen=True, slots=True)
+class Known:
+    """What the store holds of a policy before its fetch, read once (on the fetch thread that asks for it)."""
+
+    state: PolicyState
+    latest: VersionMeta | None
+    damage: str | None = None  # why the newest version's metadata cannot be read
+
+    @classmethod
+    def read(cls, store: Store, policy_id: str) -> Known:
+        state = store.state(policy_id)
+        try:
+            return cls(state, store.latest(policy_id))
+        except StoreError as error:  # reported by processing, as for any other answer
+            return cls(state, None, str(error))
+
+    def failed_body(self, spec: PolicySpec) -> FailedBody | None:
+        """The body the last run failed on, if that is still the error and the settings it failed under hold."""
+        failed = self.state.failed_body
+        return failed if failed is not None and failed.settings == body_settings(spec) else None
+
+    def validators(self, spec: PolicySpec) -> Validators | None:
+        """Ask whether the failing body is still served, else whether the latest version's body is."""
+        failed = self.failed_body(spec)
+        if failed is not None:
+            return Validators(failed.etag, failed.last_modified) if failed.etag or failed.last_modified else None
+        if self.latest is None or not (self.state.etag or self.state.last_modified):
+            return None
+        return Validators(self.state.etag, self.state.last_modified)
+
+
+def body_settings(spec: PolicySpec) -> str:
+    """Fingerprint of what turning a body into clauses depends on: a failure under other settings is stale."""
+    settings = [NORMALIZER_VERSION, spec.url, list(spec.select), list(spec.remove)]
+    return sha256(json.dumps(settings).encode("utf-8"))[:16]
+
+
+# Failures that depend only on the body and the settings it was read with (see FailedBody).
+BODY_FAILURES = (BLOCKED, EMPTY, NOT_A_POLICY)
 
 
 def run_check(
@@ -136,11 +172,15 @@ def run_check(
     options: CheckOptions = CheckOptions(),
     progress: Callable[[PolicyReport], None] | None = None,
 ) -> CheckReport:
-    """Fetch, normalize, diff, classify and (unless options.update is False) store every selected policy."""
     specs = config.select(list(ids))
     if options.update:  # the caller holds the store's lock: finish what a killed run left half done
         store.recover()
-    jobs = [(spec, validators_for(store, spec.id)) for spec in specs]
+    known: dict[str, Known] = {}
+
+    def validators(spec: PolicySpec) -> Validators | None:
+        known[spec.id] = Known.read(store, spec.id)  # on a fetch thread: reading overlaps the network
+        return known[spec.id].validators(spec)
+
     reports: dict[str, PolicyReport] = {}
     fetcher = Fetcher(
         workers=options.workers,
@@ -150,37 +190,51 @@ def run_check(
         backoff=options.backoff,
     )
     # Bodies are processed in worker processes on large runs, so that parsing never competes with fetching for
-    # the GIL; failures and 304s cost less than sending them to a worker.
+    # the GIL; failures, 304s and bodies already seen cost less than sending them to a worker.
     # Two workers per CPU: storing a version waits on fsync about as long as normalizing it takes (profiles in
     # BENCHMARKS.md). The first few bodies are done here, so a warm run's handful of them starts no workers.
-    workers = processes_for(len(jobs), per_cpu=2)
+    workers = processes_for(len(specs), per_cpu=2)
     processing = Processing(_check_one, (store, rulebook, options), workers, in_process_first=IN_PROCESS_FIRST)
     with fetcher, processing:
-        for report in processing.map(fetcher.fetch_many(jobs), light=_nothing_to_parse):
+        fetched = ((spec, known.pop(spec.id), outcome) for spec, outcome in fetcher.fetch_many(specs, validators))
+        for report in processing.map(fetched, light=_nothing_to_parse):
             reports[report.id] = report
             if progress is not None:
                 progress(report)
     return CheckReport([reports[spec.id] for spec in specs], options.threshold)
 
 
-def _nothing_to_parse(spec: PolicySpec, outcome: FetchResult | FetchError) -> bool:
-    return isinstance(outcome, FetchError) or outcome.not_modified or not outcome.body
+def _nothing_to_parse(spec: PolicySpec, known: Known, outcome: FetchResult | FetchError) -> bool:
+    if isinstance(outcome, FetchError) or outcome.not_modified or not outcome.body:
+        return True
+    # A server that ignores conditional requests resends bodies already read: they are settled by their hash.
+    raw_hash, failed = sha256(outcome.body), known.failed_body(spec)
+    if failed is not None and raw_hash == failed.raw_sha256:
+        return True
+    return known.latest is not None and _same_body(known.latest, known.state, raw_hash)
 
 
-def _check_one(spec: PolicySpec, outcome, store: Store, rulebook: Rulebook, options: CheckOptions) -> PolicyReport:
-    state = store.state(spec.id)
+def _check_one(spec: PolicySpec, known: Known, outcome, store: Store, rulebook: Rulebook, options: CheckOptions) -> PolicyReport:
     report = PolicyReport(spec.id, spec.name, spec.url, UNCHANGED)
-    kept = state  # saved once at the end, with the validators of the body accepted (each save is two fsyncs)
+    kept = known.state  # saved once at the end, with the validators of the body accepted (each save is two fsyncs)
     try:
         if isinstance(outcome, FetchError):
             raise outcome
-        kept = _process(spec, outcome, store, rulebook, options, state, report)
+        kept = _process(spec, outcome, known, store, rulebook, options, report)
     except Exception as error:  # one broken policy must never stop the others
         report.failure = _failure(error)
         report.status = SUSPICIOUS if report.failure.kind == SUSPICIOUS else ERROR
         report.changes = []
+        if isinstance(outcome, FetchResult) and outcome.body and report.failure.kind in BODY_FAILURES:
+            kept = dataclasses.replace(kept, failed_body=_failed_body(spec, outcome, report.failure))
     _update_error_state(report, kept, store, options)
     return report
+
+
+def _failed_body(spec: PolicySpec, result: FetchResult, failure: Failure) -> FailedBody:
+    return FailedBody(
+        sha256(result.body), body_settings(spec), failure.kind, failure.message, failure.hint, result.etag, result.last_modified
+    )
 
 
 def _failure(error: Exception) -> Failure:
@@ -194,15 +248,19 @@ def _failure(error: Exception) -> Failure:
 def _process(
     spec: PolicySpec,
     result: FetchResult,
+    known: Known,
     store: Store,
     rulebook: Rulebook,
     options: CheckOptions,
-    state: PolicyState,
     report: PolicyReport,
 ) -> PolicyState:
     """Process a fetched body into the report; returns the policy's state with the validators to remember."""
-    latest = store.latest(spec.id)
+    if known.damage is not None:
+        raise StoreError(known.damage)
+    state, latest, failed = known.state, known.latest, known.failed_body(spec)
     report.previous_version = latest.version if latest else None
+    if failed is not None and (result.not_modified or sha256(result.body) == failed.raw_sha256):
+        raise FetchError(failed.kind, failed.message, failed.hint)  # still the body that failed: no parse
     if result.not_modified:
         if latest is None:
             raise FetchError("http-304", "the server answered 304 Not Modified with no stored version", "run again")
@@ -296,7 +354,8 @@ def _version_meta(spec: PolicySpec, result: FetchResult, text: str, clauses: lis
 
 
 def _with_validators(state: PolicyState, result: FetchResult, raw_hash: str) -> PolicyState:
-    return dataclasses.replace(state, etag=result.etag, last_modified=result.last_modified, raw_sha256=raw_hash)
+    """The state after a body was read without failing: its validators, and no failed body any more."""
+    return dataclasses.replace(state, etag=result.etag, last_modified=result.last_modified, raw_sha256=raw_hash, failed_body=None)
 
 
 def _update_error_state(report: PolicyReport, state: PolicyState, store: Store, options: CheckOptions) -> None:

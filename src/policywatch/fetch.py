@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -246,16 +246,22 @@ class Fetcher:
             )
 
     def fetch_many(
-        self, jobs: Iterable[tuple[PolicySpec, Validators | None]]
+        self,
+        specs: Iterable[PolicySpec],
+        validators: Callable[[PolicySpec], Validators | None] = lambda spec: None,
     ) -> Iterator[tuple[PolicySpec, FetchResult | FetchError]]:
-        """Fetch concurrently, yielding results as they complete; at most 2×workers bodies are held at once."""
-        pending = deque(_interleave_hosts(list(jobs)))
+        """Fetch concurrently, yielding results as they complete; at most 2×workers bodies are held at once.
+
+        validators(spec) is called on the fetching thread just before the request, so that whatever it reads
+        overlaps the other requests' network time. It must not raise.
+        """
+        pending = deque(_interleave_hosts(list(specs)))
         in_flight: dict[Future, PolicySpec] = {}
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="fetch") as pool:
             try:
                 while pending or in_flight:
                     while pending and len(in_flight) < 2 * self.workers:
-                        spec, validators = pending.popleft()
+                        spec = pending.popleft()
                         in_flight[pool.submit(self._fetch_or_error, spec, validators)] = spec
                     done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                     for future in done:
@@ -265,9 +271,9 @@ class Fetcher:
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise
 
-    def _fetch_or_error(self, spec: PolicySpec, validators: Validators | None) -> FetchResult | FetchError:
+    def _fetch_or_error(self, spec: PolicySpec, validators: Callable[[PolicySpec], Validators | None]) -> FetchResult | FetchError:
         try:
-            return self.fetch(spec, validators)
+            return self.fetch(spec, validators(spec))
         except FetchError as error:
             return error
         except Exception as error:  # a fetch bug must not stop the other policies
@@ -451,11 +457,11 @@ def _read_capped(response: requests.Response, max_bytes: int, deadline: float, *
     return b"".join(chunks)
 
 
-def _interleave_hosts(jobs: list[tuple[PolicySpec, Validators | None]]) -> list[tuple[PolicySpec, Validators | None]]:
+def _interleave_hosts(specs: list[PolicySpec]) -> list[PolicySpec]:
     """Round-robin over hosts so that per-host limits do not leave workers idle behind one busy site."""
     by_host: dict[str, deque] = defaultdict(deque)
-    for job in jobs:
-        by_host[urlsplit(job[0].url).hostname or ""].append(job)
+    for spec in specs:
+        by_host[urlsplit(spec.url).hostname or ""].append(spec)
     queues = list(by_host.values())
     ordered = []
     while queues:

@@ -42,6 +42,9 @@ VERSIONS = "versions"
 SUSPICIOUS = "suspicious"
 STATE = "state.json"
 LAST_CHECK = ".check.json"
+# zlib's fast levels (1-3) compress policy HTML at about twice the speed of level 6 for a tenth more bytes
+# (corpus: 3.6× vs 4.0× smaller); on a cold check of 1,000 pages level 6 alone cost ~3 CPU s.
+RAW_COMPRESSLEVEL = 3
 GITIGNORE = ".gitignore"
 LOCK = ".lock"
 _TMP_PREFIX = ".tmp-"
@@ -86,10 +89,24 @@ class VersionMeta:
 
 
 @dataclass(frozen=True, slots=True)
+class FailedBody:
+    """A body that failed processing (a bot wall, an empty page…), remembered so that while the site keeps
+    serving it, the next runs ask for it conditionally and skip parsing it again."""
+
+    raw_sha256: str
+    settings: str  # fingerprint of what processing depends on (normalizer, URL, selectors): a change re-parses
+    kind: str
+    message: str
+    hint: str
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PolicyState:
     """What the last check of a policy saw; drives conditional requests and error-state reporting."""
 
-    last_checked: str | None = None
+    last_checked: str | None = None  # when the per-run file was last saved (its modification time)
     status: str | None = None  # new / unchanged / changed / suspicious / error
     error_kind: str | None = None
     error_message: str | None = None
@@ -97,6 +114,7 @@ class PolicyState:
     etag: str | None = None  # validators of the body the latest version was built from
     last_modified: str | None = None
     raw_sha256: str | None = None
+    failed_body: FailedBody | None = None  # the body the last run could not process, if that was the error
 
     # Only the error state goes in state.json: it changes when an error begins or ends, so a job that commits
     # the store makes no commit on a quiet run. The rest changes every run (or with every rotating token).
@@ -105,7 +123,12 @@ class PolicyState:
     @classmethod
     def from_json(cls, data: dict) -> PolicyState:
         names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{key: value for key, value in data.items() if key in names})
+        fields = {key: value for key, value in data.items() if key in names}
+        if isinstance(fields.get("failed_body"), dict):
+            fields["failed_body"] = FailedBody(**fields["failed_body"])
+        else:
+            fields.pop("failed_body", None)
+        return cls(**fields)
 
 
 def version_id(moment: datetime) -> str:
@@ -174,9 +197,17 @@ def _write_synced(path: Path, data: bytes) -> None:
         os.fsync(handle.fileno())
 
 
+# What the lock file holds once a run has ended normally (while held, it holds the holder's pid), and what it
+# holds when a run found traces of an earlier interrupted one that the next check must still repair.
+_FINISHED = "finished\n"
+_RECOVERY_DUE = "recovery due\n"
+
+
 class Store:
     def __init__(self, root: Path | str):
         self.root = Path(root)
+        self._last_run_finished = False  # set by lock(): whether the previous holder ended normally
+        self._recovery_due = False  # set by expect_recovery(): the next run must scan even so
 
     # --- locking -------------------------------------------------------------------------------------
 
@@ -209,10 +240,17 @@ class Store:
                         ) from None
                     time.sleep(0.1)
             handle.seek(0)
+            self._last_run_finished = handle.read() == _FINISHED
+            handle.seek(0)
             handle.truncate()
             handle.write(f"{os.getpid()}\n")
             handle.flush()
             yield
+            # Only reached when the block ended without an exception: nothing can be half written.
+            handle.seek(0)
+            handle.truncate()
+            handle.write(_RECOVERY_DUE if self._recovery_due else _FINISHED)
+            handle.flush()
         finally:
             handle.close()
 
@@ -291,31 +329,47 @@ class Store:
         for name in (STATE, LAST_CHECK):
             path = self.policy_dir(policy_id) / name
             try:
-                data.update(json.loads(path.read_text(encoding="utf-8")))
+                saved = json.loads(path.read_text(encoding="utf-8"))
+                if name == LAST_CHECK and isinstance(saved, dict):
+                    checked = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+                    saved["last_checked"] = checked.isoformat(timespec="seconds")
+                data.update(saved)
             except (OSError, ValueError, TypeError, AttributeError):
                 # Missing or damaged: a cache of the last check, whose loss costs one unconditional fetch and
                 # error report, nothing more.
                 pass
-        return PolicyState.from_json(data)
+        try:
+            return PolicyState.from_json(data)
+        except TypeError:  # a damaged failed_body: forget it, it only saves a parse
+            return PolicyState.from_json({key: value for key, value in data.items() if key != "failed_body"})
 
     # --- writing -------------------------------------------------------------------------------------
 
     def save_state(self, policy_id: str, state: PolicyState) -> None:
+        """Save what a check saw; the check's time is the moment of saving (state.last_checked is not stored)."""
         fields = dataclasses.asdict(state)
+        del fields["last_checked"]  # the per-run file's modification time: a quiet run rewrites no file
         errors = {name: fields.pop(name) for name in PolicyState.ERROR_FIELDS}
-        self._write_json_if_changed(self.policy_dir(policy_id) / STATE, errors)
+        committed = self.policy_dir(policy_id) / STATE
+        if any(errors.values()) or committed.exists():  # never an error: no file (it reads as no error)
+            self._write_json_if_changed(committed, errors)
         # The per-run state is a cache (see state()): not worth an fsync per policy on every run.
-        self._write_json_if_changed(self.policy_dir(policy_id) / LAST_CHECK, fields, durable=False)
+        per_run = self.policy_dir(policy_id) / LAST_CHECK
+        if not self._write_json_if_changed(per_run, fields, durable=False):
+            with _writing(per_run):
+                os.utime(per_run)
 
     @staticmethod
-    def _write_json_if_changed(path: Path, data: dict, durable: bool = True) -> None:
+    def _write_json_if_changed(path: Path, data: dict, durable: bool = True) -> bool:
+        """Write data unless the file already holds exactly it; returns whether it wrote."""
         encoded = (json.dumps(data, indent=2, sort_keys=True) + "\n").encode("utf-8")
         try:
             if path.read_bytes() == encoded:
-                return
+                return False
         except OSError:
             pass
         atomic_write(path, encoded, durable)
+        return True
 
     def add_version(self, meta: VersionMeta, text: str, raw: bytes) -> VersionMeta:
         """Record a new accepted version and point latest.md at it. Returns the meta as stored."""
@@ -353,7 +407,7 @@ class Store:
             staging = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=parent))
             try:
                 _write_synced(staging / "text.md", text.encode("utf-8"))
-                _write_synced(staging / "raw.gz", gzip.compress(raw, compresslevel=6, mtime=0))
+                _write_synced(staging / "raw.gz", gzip.compress(raw, compresslevel=RAW_COMPRESSLEVEL, mtime=0))
                 meta_json = json.dumps(dataclasses.asdict(meta), indent=2, sort_keys=True) + "\n"
                 _write_synced(staging / "meta.json", meta_json.encode("utf-8"))
                 _fsync_dir(staging)
@@ -420,6 +474,10 @@ class Store:
                 "delete it and the next check rewrites it from the newest version"
             )
 
+    def expect_recovery(self) -> None:
+        """Make the next run holding the lock scan the whole store, as after an interrupted run."""
+        self._recovery_due = True
+
     def stale_latest(self, policy_id: str) -> VersionMeta | None:
         """The newest version when latest.md is missing or still holds an older version's text (a run died
         between writing the version and latest.md). A latest.md matching no version is left for `verify`."""
@@ -435,9 +493,18 @@ class Store:
         return newest if source is not None and source.version != newest.version else None
 
     def recover(self) -> list[Path]:
-        """Undo what a killed run left half done: temp leftovers go, latest.md catches up. Hold the lock."""
-        repaired = self.clean_staging()
-        for policy_id in self.policy_ids():
+        """Undo what a killed run left half done: temp leftovers go, latest.md catches up. Hold the lock.
+
+        After a run that ended normally nothing is half done: only a latest.md deleted by hand is rewritten,
+        and the store is not read through (0.35 s at 1,000 policies).
+        """
+        if self._last_run_finished:
+            repaired: list[Path] = []
+            policy_ids = [policy_id for policy_id in self.policy_ids() if not (self.policy_dir(policy_id) / LATEST).exists()]
+        else:
+            repaired = self.clean_staging()
+            policy_ids = self.policy_ids()
+        for policy_id in policy_ids:
             try:
                 newest = self.stale_latest(policy_id)
                 if newest is not None:
