@@ -90,8 +90,8 @@ def test_large_check_through_workers_reports_like_a_small_one(tmp_path, server):
     assert first.returncode == 0, first.stderr
     assert {p["status"] for p in json.loads(first.stdout)["policies"]} == {"new"}
 
-    # The unchanged pages answer 304 and stay in the parent (light calls), and the first IN_PROCESS_FIRST
-    # changed ones are processed there too: only the changed pages beyond those reach the workers.
+    # The unchanged pages answer 304 and stay in the parent (light calls); where workers are spawned, the
+    # first IN_PROCESS_FIRST changed ones are processed there too: more are changed, so some reach the workers.
     changed = ids[: IN_PROCESS_FIRST + 4]
     risky = "We may use your biometric information to train our artificial intelligence models."
     for i in changed:

@@ -39,7 +39,7 @@ CHANGED = "changed"
 ERROR = "error"
 STATUSES = (NEW, UNCHANGED, CHANGED, ERROR, SUSPICIOUS)
 
-# Bodies processed in-process before worker processes start (see Processing).
+# Bodies processed in-process before spawned worker processes start (see Processing).
 IN_PROCESS_FIRST = 8
 
 # When to report a policy's error: when it begins or ends (default), or on every run.
@@ -192,7 +192,7 @@ def run_check(
     # Bodies are processed in worker processes on large runs, so that parsing never competes with fetching for
     # the GIL; failures, 304s and bodies already seen cost less than sending them to a worker.
     # Two workers per CPU: storing a version waits on fsync about as long as normalizing it takes (profiles in
-    # BENCHMARKS.md). The first few bodies are done here, so a warm run's handful of them starts no workers.
+    # BENCHMARKS.md). Where workers must be spawned, the first few bodies are done here (see Processing).
     workers = processes_for(len(specs), per_cpu=2)
     processing = Processing(_check_one, (store, rulebook, options), workers, in_process_first=IN_PROCESS_FIRST)
     with fetcher, processing:

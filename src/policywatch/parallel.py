@@ -6,6 +6,11 @@ interval (5 ms). A cold check makes a dozen such calls per policy, so on 1,000 p
 time waiting for the GIL than working (profiles in BENCHMARKS.md). Worker processes have their own GIL and
 use the other cores; the fetch threads keep the parent's GIL to themselves.
 
+Workers are forked when the platform can, at the start of the run, before any fetch thread exists: a fork
+copies the loaded code and rulebook for free, where a spawned worker imports policywatch and unpickles the
+rulebook (about 0.45 s of CPU each, 1.8 s for the four of a large run on 2 CPUs). Forking a process that
+runs threads is unsafe, hence the moment. Elsewhere workers are spawned when the first call needs them.
+
 Small runs stay in-process: starting workers costs a few tenths of a second.
 
 Light calls (a 304, a failed fetch) run on a few threads of this process instead: all they do is read and
@@ -65,23 +70,25 @@ class Processing:
     dies or the arguments cannot be sent, the call runs in-process instead and so do all later ones: a run
     never fails for want of parallelism.
 
-    The first `in_process_first` calls that are not light run in-process, and workers start only after them:
-    a warm run whose few failing pages are fetched whole again does not pay for starting workers.
+    Spawned workers are costly to start: then the first `in_process_first` calls that are not light run
+    in-process, and workers start only after them, so a run with a handful of bodies to read pays for none.
     """
 
     def __init__(self, function: Callable, common: tuple, processes: int, in_process_first: int = 0):
         self._function, self._common = function, common
-        self._in_process_left = in_process_first
+        forking = "fork" in multiprocessing.get_all_start_methods()
+        self._in_process_left = 0 if forking else in_process_first
         self._limit = 2 * processes
         self._pending: dict[Future, tuple] = {}
         self._light_pool = ThreadPoolExecutor(LIGHT_THREADS, thread_name_prefix="light")
         self._light_pending: set[Future] = set()
         self._pool: ProcessPoolExecutor | None = None
         if processes:
-            # spawn: fresh workers, never forked from a process running fetch threads, and reaped by this one
-            # (so their CPU time shows in its rusage).
-            context = multiprocessing.get_context("spawn")
+            # Workers are this process's children either way, reaped by it, so their CPU time shows in its rusage.
+            context = multiprocessing.get_context("fork" if forking else "spawn")
             self._pool = ProcessPoolExecutor(processes, context, initializer=_start_worker, initargs=(function, common))
+            if forking:  # a fork pool starts all its workers with its first call: now, while no thread runs
+                self._pool.submit(os.getpid).result()
 
     def __enter__(self) -> Processing:
         return self
