@@ -17,7 +17,6 @@ from policywatch.normalize.css import check_selector
 from policywatch.normalize.encoding import decode
 from policywatch.normalize.errors import EMPTY, NOT_A_POLICY, NormalizeError
 from policywatch.normalize.html import extract_blocks
-from policywatch.normalize.markdown import extract_markdown_blocks
 from policywatch.normalize.plaintext import extract_text_blocks
 from policywatch.normalize.sentences import split_sentences
 
@@ -115,6 +114,9 @@ def _blocks(text: str, fmt: str, select: Sequence[str], remove: Sequence[str]) -
     if fmt == "html":
         return extract_blocks(text, select=select, remove=remove)
     if fmt == "markdown":
+        # Imported here: markdown-it costs 50 ms at every start-up and few policies are Markdown.
+        from policywatch.normalize.markdown import extract_markdown_blocks
+
         return extract_markdown_blocks(text, select=select, remove=remove)
     return extract_text_blocks(text)
 
