@@ -246,7 +246,11 @@ class _PrefixScan:
         self._scan = re.compile(f"(?=({_trie_pattern(string_bits)}))") if string_bits else None
 
     def bits(self, text: str) -> int:
-        return 0 if self._scan is None else reduce(or_, map(self._bits.__getitem__, self._scan.findall(text)), 0)
+        met = 0
+        if self._scan is not None:
+            for string in set(self._scan.findall(text)):
+                met |= self._bits[string]
+        return met
 
 
 def _trie_pattern(strings: Iterable[str]) -> str:
