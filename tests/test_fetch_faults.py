@@ -494,3 +494,17 @@ def test_a_page_that_keeps_failing_is_asked_conditionally_and_read_again_only_un
     assert "If-None-Match" not in server.requests[0][1]
     assert fixed.returncode == 0 and json.loads(fixed.stdout)["policies"][0]["status"] == "new"
     assert json.loads((tmp_path / "snapshots" / "acme" / ".check.json").read_text())["failed_body"] is None
+
+
+def test_one_deadline_thread_runs_due_actions_in_order_and_never_a_cancelled_one():
+    from policywatch.fetch import _Watchdog
+
+    watchdog, fired, done = _Watchdog(), [], threading.Event()
+    now = time.monotonic()
+    watchdog.watch(now + 0.2, lambda: (fired.append("late"), done.set()))
+    cancelled = watchdog.watch(now + 0.05, lambda: fired.append("cancelled"))
+    watchdog.watch(now + 0.1, lambda: fired.append("early"))
+    watchdog.cancel(cancelled)
+    assert done.wait(5)
+    assert fired == ["early", "late"]
+    assert [thread.name for thread in threading.enumerate()].count("fetch-deadlines") >= 1

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import heapq
 import http.client
+import itertools
 import socket
 import threading
 import time
@@ -299,15 +301,57 @@ class _TooSlow(Exception):
 _attempt = threading.local()  # the deadline of the attempt this fetch thread is making
 
 
+class _Watchdog:
+    """One thread that calls each registered action when its deadline passes, unless it was cancelled first.
+
+    A threading.Timer per request started a thread per request: on a warm run of 1,000 pages answered 304,
+    that was a sixth of the fetch threads' time.
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._due: list[tuple[float, int, list]] = []  # heap of (deadline, order, [action or None])
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, deadline: float, action: Callable[[], None]) -> list:
+        """Call action() at `deadline`; returns the handle for cancel()."""
+        entry = [action]
+        with self._changed:
+            heapq.heappush(self._due, (deadline, next(self._order), entry))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="fetch-deadlines", daemon=True)
+                self._thread.start()
+            self._changed.notify()
+        return entry
+
+    def cancel(self, entry: list) -> None:
+        """After this returns the action has either run already or never will."""
+        with self._changed:
+            entry[0] = None
+
+    def _run(self) -> None:
+        with self._changed:
+            while True:
+                now = time.monotonic()
+                while self._due and (self._due[0][2][0] is None or self._due[0][0] <= now):
+                    _, _, entry = heapq.heappop(self._due)
+                    action, entry[0] = entry[0], None
+                    if action is not None:
+                        action()
+                self._changed.wait(self._due[0][0] - now if self._due else None)
+
+
+_deadlines = _Watchdog()
+
+
 class _DeadlineConnection:
     """Hangs up when the attempt's deadline passes while the headers are still arriving: a server dripping
     them a byte at a time never trips the per-read timeout, and would otherwise hold a fetch for hours."""
 
     def getresponse(self):
         expired = threading.Event()
-        timer = threading.Timer(max(0.0, _attempt.deadline - time.monotonic()), self._hang_up, (expired,))
-        timer.daemon = True
-        timer.start()
+        watch = _deadlines.watch(_attempt.deadline, lambda: self._hang_up(expired))
         try:
             response = super().getresponse()
         except Exception:
@@ -315,7 +359,7 @@ class _DeadlineConnection:
                 raise _TooSlow(answered=False) from None
             raise
         finally:
-            timer.cancel()
+            _deadlines.cancel(watch)
         if expired.is_set():  # the socket was shut while the last header bytes were read
             response.close()
             raise _TooSlow(answered=False)
