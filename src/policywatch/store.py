@@ -273,9 +273,12 @@ class Store:
     def version_folders(self, policy_id: str, kind: str = VERSIONS) -> list[Path]:
         """The folders of accepted versions (or of suspicious captures), oldest first."""
         folder = self.policy_dir(policy_id) / kind
-        if not folder.is_dir():
+        try:
+            with os.scandir(folder) as entries:  # scandir knows the entry types: no stat per version
+                names = sorted(entry.name for entry in entries if entry.is_dir() and not entry.name.startswith("."))
+        except (FileNotFoundError, NotADirectoryError):
             return []
-        return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+        return [folder / name for name in names]
 
     def versions(self, policy_id: str) -> list[VersionMeta]:
         """Every accepted version, oldest first."""
