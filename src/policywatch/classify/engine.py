@@ -328,7 +328,7 @@ class CategoryRules:
     kinds: tuple[tuple[str, range], ...]  # (kind, the numbers of its patterns)
     sources: tuple[str, ...]  # the regular expression of each pattern, by number
     exclude_source: str | None
-    requirements: Requirements  # what a clause must contain for each pattern to match
+    expanded: tuple[str, ...]  # each pattern with its terms expanded, by number
     _compiled: dict[tuple[int | None, bool], AssertedRegex | None] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -351,7 +351,12 @@ class CategoryRules:
         exclude_source = _phrases(enumerate(exclude_expanded)) if exclude else None
         if any(pattern not in trusted for pattern in exclude):
             _compile_all(exclude_source, exclude_expanded, exclude)
-        return cls(category, tuple(kinds), tuple(sources), exclude_source, requirements_of(expanded))
+        return cls(category, tuple(kinds), tuple(sources), exclude_source, tuple(expanded))
+
+    @property
+    def requirements(self) -> Requirements:
+        """What a clause must contain for each pattern to match (analysed when first asked: most of a load)."""
+        return requirements_of(self.expanded)
 
     def _regex(self, number: int | None, folded: bool = False) -> AssertedRegex | None:
         """Pattern `number`'s regex, or (None) the exclusions'; `folded`: the one for lower-cased ASCII text,

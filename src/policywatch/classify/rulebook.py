@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 
 import yaml
@@ -77,7 +77,6 @@ class Rulebook:
         self.warnings = tuple(warnings)
         self._by_id = {category.id: category for category in self.categories}
         self._rules = tuple(rules)
-        self._triggers = TriggerIndex(rules.requirements for rules in self._rules)
         self._cues = cues
         self._ignore = tuple(ignore)
 
@@ -105,6 +104,12 @@ class Rulebook:
         rules = [_compile_category(entry, terms, trusted) for entry in entries.values()]
         ignore_entries, warnings = _ignore_entries(ignore or [], set(entries), today or date.today())
         return cls(categories, rules, cues, ignore_entries, warnings)
+
+    @cached_property
+    def _triggers(self) -> TriggerIndex:
+        # Built on the first clause classified: a check with nothing to classify (a baseline, no change)
+        # never analyses the patterns, which is most of a load (about 0.2 s).
+        return TriggerIndex(rules.requirements for rules in self._rules)
 
     def category(self, category_id: str) -> Category:
         return self._by_id[category_id]
