@@ -508,3 +508,20 @@ def test_one_deadline_thread_runs_due_actions_in_order_and_never_a_cancelled_one
     assert done.wait(5)
     assert fired == ["early", "late"]
     assert [thread.name for thread in threading.enumerate()].count("fetch-deadlines") >= 1
+
+
+def test_the_proxy_of_the_environment_is_used_and_no_proxy_bypasses_it(tmp_path, server):
+    # The test server plays the proxy: a request through a proxy names the whole URL.
+    server.page("http://policies.example/privacy", V1)
+    server.page("/direct", V1)
+    config = write_config(
+        tmp_path / "policies.yaml",
+        [{"id": "proxied", "url": "http://policies.example/privacy", "select": "main"},
+         {"id": "direct", "url": server.url("/direct"), "select": "main"}],
+    )  # fmt: skip
+    proxy = server.url("")
+    env = {"HTTP_PROXY": proxy, "http_proxy": proxy, "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
+    result = run_cli("check", "-c", str(config), "-f", "json", env=env)
+    assert result.returncode == 0, result.stderr
+    assert {p["id"]: p["status"] for p in json.loads(result.stdout)["policies"]} == {"proxied": "new", "direct": "new"}
+    assert sorted(path for path, _ in server.requests) == ["/direct", "http://policies.example/privacy"]

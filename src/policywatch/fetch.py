@@ -161,7 +161,7 @@ class Fetcher:
         self.retries, self.backoff = retries, backoff
         self._gate = _HostGate(per_host, delay)
         self._stopping = threading.Event()  # the run was interrupted: no more attempts, no more waiting
-        self._session = requests.Session()
+        self._session = _Session()
         self._session.max_redirects = MAX_REDIRECTS
         self._session.verify = verify_tls
         # pool_connections is how many hosts keep their keep-alive connections: with fewer than the hosts of a
@@ -299,6 +299,24 @@ class _TooSlow(Exception):
 
 
 _attempt = threading.local()  # the deadline of the attempt this fetch thread is making
+
+
+class _Session(requests.Session):
+    """requests reads the environment (proxy variables and NO_PROXY, the CA bundle) again for every request,
+    a fifth of the CPU a 304 costs; nothing changes it during a run, so each host's answer is kept."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._environment: dict[tuple, dict] = {}
+
+    def merge_environment_settings(self, url, proxies, stream, verify, cert):
+        if proxies:  # proxies given for this very request: requests' own way
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        key = (*urlsplit(url)[:2], stream, verify, cert)
+        if key not in self._environment:
+            self._environment[key] = super().merge_environment_settings(url, {}, stream, verify, cert)
+        settings = self._environment[key]
+        return {**settings, "proxies": dict(settings["proxies"])}
 
 
 class _Watchdog:
