@@ -29,6 +29,11 @@ def test_rules_test_explains_literal_text():
     assert "ai-training" in result.stdout and "rule" in result.stdout
     protective = json.loads(run_cli("rules", "test", "We do not sell your personal information.", "-f", "json").stdout)
     assert [(f["category"], f["polarity"]) for c in protective["clauses"] for f in c["findings"]] == [("data-sale", "protection")]
+    # A whole paragraph is text too, though no file could have so long a name.
+    paragraph = " ".join(["We may share your precise location with our advertising partners."] * 10)
+    long_text = run_cli("rules", "test", paragraph, "-f", "json")
+    assert long_text.returncode == 0, long_text.stderr
+    assert {f["category"] for c in json.loads(long_text.stdout)["clauses"] for f in c["findings"]} >= {"precise-location", "ad-sharing"}
 
 
 def test_rules_test_reads_a_file(tmp_path):

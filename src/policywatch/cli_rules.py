@@ -40,12 +40,19 @@ def list_rules(env: Environment, config_path, fmt):
 def test_rules(env: Environment, source, config_path, fmt, output):
     """Show which clauses of SOURCE (a file, a URL or literal text) match which rule, and why."""
     rulebook = rulebook_for(config_path)
-    if source.startswith(("http://", "https://")) or Path(source).is_file():
+    if source.startswith(("http://", "https://")) or _is_file(source):
         clauses, label = core.load_document(source), source
     else:
         clauses, label = normalize_text(source, fmt="text"), "(text)"
     emit(env, reporter(fmt, style_for(env, output)).scan(label, rulebook.scan(clauses)), output)
     return ExitStatus.OK
+
+
+def _is_file(source: str) -> bool:
+    try:
+        return Path(source).is_file()
+    except OSError:  # a paragraph of text is no file name (ENAMETOOLONG)
+        return False
 
 
 @rules.command("eval")
