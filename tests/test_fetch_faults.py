@@ -495,6 +495,14 @@ def test_a_page_that_keeps_failing_is_asked_conditionally_and_read_again_only_un
     assert fixed.returncode == 0 and json.loads(fixed.stdout)["policies"][0]["status"] == "new"
     assert json.loads((tmp_path / "snapshots" / "acme" / ".check.json").read_text())["failed_body"] is None
 
+    # An empty body (the corpus has dozens) is remembered like any other.
+    server.page("/privacy", b"")
+    assert run_in_process("check", "-c", str(config)).returncode == 3
+    server.requests.clear()
+    assert run_in_process("check", "-c", str(config)).returncode == 3
+    empty_tag = json.loads((tmp_path / "snapshots" / "acme" / ".check.json").read_text())["failed_body"]["etag"]
+    assert empty_tag and server.requests[0][1].get("If-None-Match") == empty_tag
+
 
 def test_one_deadline_thread_runs_due_actions_in_order_and_never_a_cancelled_one():
     from policywatch.fetch import _Watchdog

@@ -225,7 +225,7 @@ def _check_one(spec: PolicySpec, known: Known, outcome, store: Store, rulebook: 
         report.failure = _failure(error)
         report.status = SUSPICIOUS if report.failure.kind == SUSPICIOUS else ERROR
         report.changes = []
-        if isinstance(outcome, FetchResult) and outcome.body and report.failure.kind in BODY_FAILURES:
+        if isinstance(outcome, FetchResult) and not outcome.not_modified and report.failure.kind in BODY_FAILURES:
             kept = dataclasses.replace(kept, failed_body=_failed_body(spec, outcome, report.failure))
     _update_error_state(report, kept, store, options)
     return report
