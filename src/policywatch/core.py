@@ -138,6 +138,8 @@ class Known:
             return cls(state, store.latest(policy_id))
         except StoreError as error:  # reported by processing, as for any other answer
             return cls(state, None, str(error))
+        except OSError as error:  # a versions folder that cannot be listed (permissions)
+            return cls(state, None, f"{store.policy_dir(policy_id)}: cannot read ({error.strerror or error})")
 
     def failed_body(self, spec: PolicySpec) -> FailedBody | None:
         """The body the last run failed on, if that is still the error and the settings it failed under hold."""
@@ -172,6 +174,7 @@ def run_check(
     options: CheckOptions = CheckOptions(),
     progress: Callable[[PolicyReport], None] | None = None,
 ) -> CheckReport:
+    """Fetch, normalize, diff, classify and (unless options.update is False) store every selected policy."""
     specs = config.select(list(ids))
     if options.update:  # the caller holds the store's lock: finish what a killed run left half done
         store.recover()
