@@ -6,7 +6,7 @@ interval (5 ms). A cold check makes a dozen such calls per policy, so on 1,000 p
 time waiting for the GIL than working (profiles in BENCHMARKS.md). Worker processes have their own GIL and
 use the other cores; the fetch threads keep the parent's GIL to themselves.
 
-Workers are forked when the platform can, at the start of the run, before any fetch thread exists: a fork
+Workers are forked on Linux, at the start of the run, before any fetch thread exists: a fork
 copies the loaded code and rulebook for free, where a spawned worker imports policywatch and unpickles the
 rulebook (about 0.45 s of CPU each, 1.8 s for the four of a large run on 2 CPUs). Forking a process that
 runs threads is unsafe, hence the moment. Elsewhere workers are spawned when the first call needs them.
@@ -23,6 +23,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 
@@ -48,6 +49,11 @@ def processes_for(jobs: int, per_cpu: int = 1) -> int:
     """
     cpus = usable_cpus()
     return min(cpus, MAX_PROCESSES) * per_cpu if cpus > 1 and jobs >= MIN_JOBS else 0
+
+
+def can_fork() -> bool:
+    """Linux only: on macOS system libraries may start threads of their own, and a forked child can crash."""
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
 
 
 def _start_worker(function: Callable, common: tuple) -> None:
@@ -76,7 +82,7 @@ class Processing:
 
     def __init__(self, function: Callable, common: tuple, processes: int, in_process_first: int = 0):
         self._function, self._common = function, common
-        forking = "fork" in multiprocessing.get_all_start_methods()
+        forking = can_fork()
         self._in_process_left = 0 if forking else in_process_first
         self._limit = 2 * processes
         self._pending: dict[Future, tuple] = {}
