@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -237,10 +238,18 @@ def check(env: Environment, ids, config_path, store_path, no_update, fmt, output
 
 
 class _progress:
-    """A rich progress bar on stderr for people; nothing at all for pipes, cron and CI."""
+    """A rich progress bar on stderr for people; nothing at all for pipes, cron and CI.
+
+    Redrawn as policies finish, at most every REDRAW seconds, rather than by rich's refresh thread: a large
+    check forks its worker processes after the bar has started, and forking while another thread may hold a
+    lock (stderr's, the console's) can leave a worker waiting forever on it.
+    """
+
+    REDRAW = 0.1
 
     def __init__(self, env: Environment, total: int):
         self.env, self.total, self.bar = env, total, None
+        self._drawn = 0.0
 
     def __enter__(self) -> Callable[[PolicyReport], None]:
         if not self.env.interactive or self.total < 2:
@@ -249,11 +258,18 @@ class _progress:
 
         self.bar = Progress(
             TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.description}"),
-            console=self.env.error_console(), transient=True,
+            console=self.env.error_console(), transient=True, auto_refresh=False,
         )
         self.bar.start()
         task = self.bar.add_task("", total=self.total)
-        return lambda report: self.bar.update(task, advance=1, description=report.id)
+
+        def advance(report: PolicyReport) -> None:
+            self.bar.update(task, advance=1, description=report.id)
+            if time.monotonic() - self._drawn >= self.REDRAW:
+                self.bar.refresh()
+                self._drawn = time.monotonic()
+
+        return advance
 
     def __exit__(self, *exc) -> None:
         if self.bar is not None:
