@@ -113,5 +113,6 @@ def test_what_check_sends_to_workers_pickles(tmp_path):
     from policywatch.store import FailedBody, PolicyState, Store
 
     assert pickle.loads(pickle.dumps((_check_one, Store(tmp_path), Rulebook.load(), CheckOptions())))
-    known = Known(PolicyState(failed_body=FailedBody("f00d", "settings", "empty", "too little text", "hint")), None)
+    failed = FailedBody("f00d", "settings", "empty", "too little text", "hint")
+    known = Known(PolicyState(failed_body=failed), None, failed)
     assert pickle.loads(pickle.dumps(known)) == known  # sent along with each body

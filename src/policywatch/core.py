@@ -129,28 +129,25 @@ class Known:
 
     state: PolicyState
     latest: VersionMeta | None
+    failed: FailedBody | None = None  # the body the last run failed on, if the settings it failed under hold
     damage: str | None = None  # why the newest version's metadata cannot be read
 
     @classmethod
-    def read(cls, store: Store, policy_id: str) -> Known:
-        state = store.state(policy_id)
+    def read(cls, store: Store, spec: PolicySpec) -> Known:
+        state = store.state(spec.id)
+        failed = state.failed_body if state.failed_body and state.failed_body.settings == body_settings(spec) else None
         try:
-            return cls(state, store.latest(policy_id))
+            return cls(state, store.latest(spec.id), failed)
         except StoreError as error:  # reported by processing, as for any other answer
-            return cls(state, None, str(error))
+            return cls(state, None, failed, str(error))
         except OSError as error:  # a versions folder that cannot be listed (permissions)
-            return cls(state, None, f"{store.policy_dir(policy_id)}: cannot read ({error.strerror or error})")
+            return cls(state, None, failed, f"{store.policy_dir(spec.id)}: cannot read ({error.strerror or error})")
 
-    def failed_body(self, spec: PolicySpec) -> FailedBody | None:
-        """The body the last run failed on, if that is still the error and the settings it failed under hold."""
-        failed = self.state.failed_body
-        return failed if failed is not None and failed.settings == body_settings(spec) else None
-
-    def validators(self, spec: PolicySpec) -> Validators | None:
+    @property
+    def validators(self) -> Validators | None:
         """Ask whether the failing body is still served, else whether the latest version's body is."""
-        failed = self.failed_body(spec)
-        if failed is not None:
-            return Validators(failed.etag, failed.last_modified) if failed.etag or failed.last_modified else None
+        if self.failed is not None:
+            return Validators(self.failed.etag, self.failed.last_modified) if self.failed.etag or self.failed.last_modified else None
         if self.latest is None or not (self.state.etag or self.state.last_modified):
             return None
         return Validators(self.state.etag, self.state.last_modified)
@@ -181,8 +178,8 @@ def run_check(
     known: dict[str, Known] = {}
 
     def validators(spec: PolicySpec) -> Validators | None:
-        known[spec.id] = Known.read(store, spec.id)  # on a fetch thread: reading overlaps the network
-        return known[spec.id].validators(spec)
+        known[spec.id] = Known.read(store, spec)  # on a fetch thread: reading overlaps the network
+        return known[spec.id].validators
 
     reports: dict[str, PolicyReport] = {}
     fetcher = Fetcher(
@@ -210,9 +207,11 @@ def run_check(
 def _nothing_to_parse(spec: PolicySpec, known: Known, outcome: FetchResult | FetchError) -> bool:
     if isinstance(outcome, FetchError) or outcome.not_modified or not outcome.body:
         return True
+    if known.latest is None and known.failed is None:
+        return False  # nothing to compare with (a first sight): no hash here, the worker computes it anyway
     # A server that ignores conditional requests resends bodies already read: they are settled by their hash.
-    raw_hash, failed = sha256(outcome.body), known.failed_body(spec)
-    if failed is not None and raw_hash == failed.raw_sha256:
+    raw_hash = sha256(outcome.body)
+    if known.failed is not None and raw_hash == known.failed.raw_sha256:
         return True
     return known.latest is not None and _same_body(known.latest, known.state, raw_hash)
 
@@ -260,7 +259,7 @@ def _process(
     """Process a fetched body into the report; returns the policy's state with the validators to remember."""
     if known.damage is not None:
         raise StoreError(known.damage)
-    state, latest, failed = known.state, known.latest, known.failed_body(spec)
+    state, latest, failed = known.state, known.latest, known.failed
     report.previous_version = latest.version if latest else None
     if failed is not None and (result.not_modified or sha256(result.body) == failed.raw_sha256):
         raise FetchError(failed.kind, failed.message, failed.hint)  # still the body that failed: no parse
