@@ -124,11 +124,16 @@ class PolicyState:
     def from_json(cls, data: dict) -> PolicyState:
         names = {f.name for f in dataclasses.fields(cls)}
         fields = {key: value for key, value in data.items() if key in names}
-        if isinstance(fields.get("failed_body"), dict):
-            fields["failed_body"] = FailedBody(**fields["failed_body"])
-        else:
-            fields.pop("failed_body", None)
+        fields["failed_body"] = _failed_body_from_json(fields.get("failed_body"))
         return cls(**fields)
+
+
+def _failed_body_from_json(data: object) -> FailedBody | None:
+    """A damaged record is forgotten: it only saves a parse."""
+    try:
+        return FailedBody(**data) if isinstance(data, dict) else None
+    except TypeError:
+        return None
 
 
 def version_id(moment: datetime) -> str:
@@ -341,10 +346,7 @@ class Store:
                 # Missing or damaged: a cache of the last check, whose loss costs one unconditional fetch and
                 # error report, nothing more.
                 pass
-        try:
-            return PolicyState.from_json(data)
-        except TypeError:  # a damaged failed_body: forget it, it only saves a parse
-            return PolicyState.from_json({key: value for key, value in data.items() if key != "failed_body"})
+        return PolicyState.from_json(data)
 
     # --- writing -------------------------------------------------------------------------------------
 
