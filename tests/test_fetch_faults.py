@@ -507,15 +507,20 @@ def test_a_page_that_keeps_failing_is_asked_conditionally_and_read_again_only_un
 def test_one_deadline_thread_runs_due_actions_in_order_and_never_a_cancelled_one():
     from policywatch.fetch import _Watchdog
 
+    def deadline_threads():
+        return sum(1 for thread in threading.enumerate() if thread.name == "fetch-deadlines")
+
+    before = deadline_threads()
     watchdog, fired, done = _Watchdog(), [], threading.Event()
     now = time.monotonic()
     watchdog.watch(now + 0.2, lambda: (fired.append("late"), done.set()))
+    # Each of these is due before what the thread sleeps until: it must wake up for them.
     cancelled = watchdog.watch(now + 0.05, lambda: fired.append("cancelled"))
     watchdog.watch(now + 0.1, lambda: fired.append("early"))
     watchdog.cancel(cancelled)
+    assert deadline_threads() == before + 1  # one thread for all three
     assert done.wait(5)
     assert fired == ["early", "late"]
-    assert [thread.name for thread in threading.enumerate()].count("fetch-deadlines") >= 1
 
 
 def test_the_proxy_of_the_environment_is_used_and_no_proxy_bypasses_it(tmp_path, server):

@@ -340,7 +340,8 @@ class _Watchdog:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="fetch-deadlines", daemon=True)
                 self._thread.start()
-            self._changed.notify()
+            elif self._due[0][2] is entry:  # due before what the thread sleeps until; otherwise let it sleep
+                self._changed.notify()
         return entry
 
     def cancel(self, entry: list) -> None:
