@@ -48,7 +48,7 @@ def verify(store: Store, ids: Sequence[str] = ()) -> VerifyReport:
             report.problems.append(Problem(store.policy_dir(policy_id), "no such policy in the store"))
     for path in store.stray_temp_paths():
         if not ids or any(store.policy_dir(policy_id) in path.parents for policy_id in selected):
-            report.problems.append(Problem(path, "temporary file of an interrupted run (the next `check` removes it)", True))
+            report.problems.append(Problem(path, "temporary file of an interrupted run (the next `check` removes it)", repaired_by_check=True))
     for policy_id in selected:
         report.policies += 1
         report.versions += _verify_policy(store, policy_id, report.problems)
@@ -131,14 +131,14 @@ def _verify_latest(store: Store, policy_id: str, versions: list[VersionMeta], pr
     if not versions:
         return
     if not path.is_file():
-        problems.append(Problem(path, f"missing (a run was interrupted; the next check restores it from {versions[-1].version})", True))
+        problems.append(Problem(path, f"missing (a run was interrupted; the next check restores it from {versions[-1].version})", repaired_by_check=True))
         return
     current = sha256(path.read_bytes())
     if current == versions[-1].text_sha256:
         return
     older = [meta.version for meta in versions[:-1] if meta.text_sha256 == current]
     if older:
-        problems.append(Problem(path, f"holds version {older[-1]}, not the newest {versions[-1].version} (a run was interrupted; the next check repairs it)", True))
+        problems.append(Problem(path, f"holds version {older[-1]}, not the newest {versions[-1].version} (a run was interrupted; the next check repairs it)", repaired_by_check=True))
     else:
         problems.append(Problem(path, f"matches no stored version (hand-edited?); the newest is {versions[-1].version}"))
 
