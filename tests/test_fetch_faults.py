@@ -4,6 +4,7 @@ Every failure must be classified (never an "internal" error), never replace or d
 be reported when it begins and when it ends, and transient faults must be retried within the run.
 """
 
+import dataclasses
 import gzip
 import http.server
 import json
@@ -538,3 +539,18 @@ def test_the_proxy_of_the_environment_is_used_and_no_proxy_bypasses_it(tmp_path,
     assert result.returncode == 0, result.stderr
     assert {p["id"]: p["status"] for p in json.loads(result.stdout)["policies"]} == {"proxied": "new", "direct": "new"}
     assert sorted(path for path, _ in server.requests) == ["/direct", "http://policies.example/privacy"]
+
+
+def test_a_remembered_failure_holds_only_under_the_settings_it_happened_under(tmp_path, monkeypatch):
+    from policywatch import core
+    from policywatch.store import FailedBody, PolicyState, Store
+
+    spec = PolicySpec(id="acme", url="https://acme.example/privacy", name="Acme", select=("main",))
+    failed = FailedBody("f00d", core.body_settings(spec), "empty", "too little text", "hint", etag='"e1"')
+    store = Store(tmp_path)
+    store.save_state("acme", PolicyState(status="error", error_kind="empty", failed_body=failed))
+    assert core.Known.read(store, spec).failed == failed
+    assert core.Known.read(store, spec).validators.etag == '"e1"'  # asked with the failing body's ETag
+    assert core.Known.read(store, dataclasses.replace(spec, select=("article",))).failed is None
+    monkeypatch.setattr(core, "NORMALIZER_VERSION", core.NORMALIZER_VERSION + ".1")  # an upgraded normalizer
+    assert core.Known.read(store, spec).failed is None
