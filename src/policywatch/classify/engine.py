@@ -16,14 +16,16 @@ import re
 import sys
 from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from policywatch.classify.prefilter import (
     Requirements,
     can_match_empty,
     folds_like_ascii_text,
+    leading_strings,
     requirements_of,
     split_leading_assertion,
+    trie_pattern,
 )
 from policywatch.models import ITEM, PROTECTION, RISK, ROW, Clause
 
@@ -99,17 +101,35 @@ def _phrases(numbered: Iterable[tuple[int, str]]) -> str:
 class AssertedRegex:
     """A regex that starts with a zero-width assertion (a word-start lookbehind, \\b), searched faster with the same
     matches. `re` skips quickly to where a regex can match only when it starts with a literal or a set of
-    characters, not with an assertion: so the rest is searched alone and the assertion checked where it matches."""
+    characters, not with an assertion, nor with an alternation of groups ({minor}), which it tries at every
+    position. So the strings that begin every match, when there are several (found by analysing the regex),
+    are searched for as one trie-shaped alternation, which `re` skips to quickly; the rest is matched where one
+    begins, and the assertion checked there. Without such strings, the rest is searched alone."""
 
-    def __init__(self, assertion: str, rest: str, flags: int):
+    def __init__(self, assertion: str, rest: str, flags: int, leading: frozenset[str] | None):
+        """`leading`: the leading strings of the rest (see prefilter.leading_strings)."""
         self._assertion = re.compile(assertion, flags)
         self._rest = re.compile(rest, flags)
+        self._starts = _trie_regex(leading, flags) if leading and len(leading) > 1 else None
 
     def search(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match | None:
-        found = self._rest.search(text, pos, endpos)
-        while found is not None and not self._assertion.match(text, found.start(), endpos):
-            found = self._rest.search(text, found.start() + 1, endpos)
-        return found
+        if self._starts is None:
+            found = self._rest.search(text, pos, endpos)
+            while found is not None and not self._assertion.match(text, found.start(), endpos):
+                found = self._rest.search(text, found.start() + 1, endpos)
+            return found
+        start = self._starts.search(text, pos, endpos)
+        while start is not None:
+            at = start.start()
+            if self._assertion.match(text, at, endpos) and (found := self._rest.match(text, at, endpos)):
+                return found
+            start = self._starts.search(text, at + 1, endpos)
+        return None
+
+
+@lru_cache(maxsize=1024)  # patterns that begin with the same term ({authority}) share it
+def _trie_regex(strings: frozenset[str], flags: int) -> re.Pattern:
+    return re.compile(trie_pattern(strings), flags)
 
 
 Searchable = re.Pattern | AssertedRegex
@@ -120,13 +140,13 @@ def _folded(text: str) -> str | None:
     return text.lower() if text.isascii() else None
 
 
-def _phrases_regex(source: str, flags: int) -> AssertedRegex:
-    return AssertedRegex(_WORD_START, source.removeprefix(_WORD_START), flags)
+def _phrases_regex(source: str, flags: int, leading: frozenset[str] | None) -> AssertedRegex:
+    return AssertedRegex(_WORD_START, source.removeprefix(_WORD_START), flags, leading)
 
 
 def _cue_regex(pattern: str, flags: int) -> Searchable:
     rest = split_leading_assertion(pattern, r"\b", flags)
-    return re.compile(pattern, flags) if rest is None else AssertedRegex(r"\b", rest, flags)
+    return re.compile(pattern, flags) if rest is None else AssertedRegex(r"\b", rest, flags, leading_strings(rest))
 
 
 _RECURRING_REMEMBERED = 1 << 12
@@ -364,10 +384,13 @@ class CategoryRules:
         key = (number, folded)
         if key not in self._compiled:
             source = self.exclude_source if number is None else self.sources[number]
-            if not folded:
-                self._compiled[key] = _phrases_regex(source, FLAGS)
+            # A pattern is analysed as written, terms expanded (the requirements' analysis, remembered): its
+            # source adds no letter to fold nor a string to begin with.
+            analysed = source if number is None else self.expanded[number]
+            if folded and not folds_like_ascii_text(analysed):
+                self._compiled[key] = None
             else:
-                self._compiled[key] = _phrases_regex(source, 0) if folds_like_ascii_text(source) else None
+                self._compiled[key] = _phrases_regex(source, 0 if folded else FLAGS, leading_strings(analysed))
         return self._compiled[key]
 
     def _search(self, number: int | None, reading: ClauseReading) -> tuple[AssertedRegex, str]:

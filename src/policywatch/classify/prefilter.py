@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache, reduce
-from operator import or_
+from itertools import islice
+from operator import and_, itemgetter, or_
 
 try:
     from re import _parser as _regex_parser  # Python 3.11+
@@ -24,6 +25,13 @@ _MAX_SPELLINGS = 32  # a run of literals with more spellings than this is not wo
 _MIN_LENGTH = 3  # shorter strings occur in nearly every clause and decide nothing
 
 Requirement = frozenset[str]  # at least one of these strings occurs in every match
+
+
+@lru_cache(maxsize=4096)
+def _parsed(pattern: str):
+    """The pattern parsed (without flags: ignoring case changes no item), for the analyses below, which only read it;
+    patterns are long and parsing them in Python is most of what analysing them costs."""
+    return _regex_parser.parse(pattern, 0)
 Requirements = "tuple[tuple[Requirement, ...], ...] | None"  # per pattern, all of its requirements
 
 
@@ -31,7 +39,7 @@ Requirements = "tuple[tuple[Requirement, ...], ...] | None"  # per pattern, all 
 def required_literals(pattern: str) -> tuple[Requirement, ...]:
     """Requirements that every match of the pattern, ignoring case, meets (lower-case strings), possibly none."""
     try:
-        return tuple(_sequence_requirements(_regex_parser.parse(pattern, re.IGNORECASE)))
+        return tuple(_sequence_requirements(_parsed(pattern)))
     except (re.error, RecursionError):
         return ()
 
@@ -47,7 +55,7 @@ def folds_like_ascii_text(pattern: str) -> bool:
     text lower-cased (same length, same positions), which it searches faster: it has no upper-case ASCII
     letter (escapes such as \\W aside), no character that ignoring case matches an ASCII one, no inline flag."""
     try:
-        parsed = _regex_parser.parse(pattern, 0)
+        parsed = _parsed(pattern)
     except (re.error, RecursionError):
         return False
     return parsed.state.flags == re.UNICODE and _folds_sequence(parsed)
@@ -81,6 +89,73 @@ def _folds_item(op, value) -> bool:
     if kind == "GROUPREF_EXISTS":
         return _folds_sequence(value[1]) and (value[2] is None or _folds_sequence(value[2]))
     return False
+
+
+@lru_cache(maxsize=4096)
+def leading_strings(pattern: str) -> frozenset[str] | None:
+    """Strings (ASCII, lower-cased, of _MIN_LENGTH to _LEADING_LENGTH characters) one of which begins every match
+    of the pattern ignoring case, when there are such strings; else None."""
+    try:
+        strings = _leading(_parsed(pattern))
+    except (re.error, RecursionError):
+        return None
+    if not strings or min(map(len, strings)) < _MIN_LENGTH or not all(map(str.isascii, strings)):
+        return None
+    return frozenset(strings)
+
+
+# A few characters of each are enough to skip to where a match may begin, and fewer, shorter strings compile faster.
+_LEADING_LENGTH = 8
+_MAX_LEADING = 64
+
+
+def _leading(sequence) -> set[str]:
+    """Strings one of which begins every match of the sequence: its finite items spelt out (an optional one both
+    ways) as far as they go, at most _LEADING_LENGTH characters of each, or fewer to keep at most _MAX_LEADING."""
+    begun = {""}
+    for item in sequence:
+        spellings = _spellings(item) or _optional_spellings(item)
+        complete = spellings is not None
+        if not complete:
+            spellings = _item_leading(item)
+            if spellings is None:
+                return begun
+        joined = {(a + b)[:_LEADING_LENGTH] for a in begun for b in spellings}
+        if len(joined) > _MAX_LEADING:  # too many: what is known so far, or that much of each string
+            return begun if min(map(len, begun)) >= _MIN_LENGTH else _at_most(_MAX_LEADING, joined)
+        begun = joined
+        if not complete or min(map(len, begun)) >= _LEADING_LENGTH:
+            return begun
+    return begun
+
+
+def _optional_spellings(item: tuple) -> set[str] | None:
+    op, value = item
+    if str(op) in ("MAX_REPEAT", "MIN_REPEAT") and value[:2] == (0, 1):
+        spellings = _sequence_spellings(value[2])
+        return None if spellings is None else spellings | {""}
+    return None
+
+
+def _at_most(limit: int, strings: set[str]) -> set[str]:
+    """The strings, or as many characters of each as keep them at most `limit` different strings."""
+    length = max(map(len, strings), default=0)
+    while len(strings) > limit:
+        length -= 1
+        strings = {string[:length] for string in strings}
+    return strings
+
+
+def _item_leading(item: tuple) -> set[str] | None:
+    op, value = item
+    kind = str(op)
+    if kind == "SUBPATTERN":
+        return _leading(value[-1])
+    if kind == "BRANCH":
+        return _at_most(_MAX_LEADING, set().union(*map(_leading, value[1])))
+    if kind in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") and value[0] >= 1:
+        return _leading(value[2])
+    return None
 
 
 def can_match_empty(pattern: str, flags: int = 0) -> bool:
@@ -117,64 +192,51 @@ class TriggerIndex:
     Scanning every position of every clause for every string cost more than the rest of classifying. Instead
     the text's words (its runs without white space) are looked up: a string without white space occurs within
     one word, and each distinct word's strings are found once, with a trie-shaped regex, and remembered (a
-    policy repeats its vocabulary). A requirement with white space ("personal data" or "your data") is met only
-    if the words hold the parts of one of its strings: its words must meet the requirements made of a part of
-    each string ("personal" or "your", "data" or "data"); only then, unless the words hold one of its strings
-    without white space, is the text searched for its strings with white space.
+    policy repeats its vocabulary). A string with white space ("personal data") spans words: the text holds it
+    only if two neighbouring words hold two neighbouring parts of it ("…personal" then "data…"), which is
+    looked up the same way, as what each word ends with, is, or starts with. Requirements are then bits, and the
+    check is arithmetic on integers; a requirement with white space that the bits say is met (they may be wrong:
+    "sell" from "sell data" and "information" from "share information") is confirmed by searching the text.
 
-    Every word requirement has a bit. Only the patterns whose most selective word requirement (their anchor) the
-    words meet are checked at all.
+    Only the patterns whose most selective requirement (their anchor) the text meets are checked at all.
     """
 
     def __init__(self, all_requirements: Iterable[tuple[tuple[Requirement, ...], ...] | None]):
         self._always: list[int] = []  # categories with a pattern that has no requirement
-        # (category, pattern, its word requirements, its requirements with white space)
-        patterns: list[tuple[int, int, list[Requirement], tuple[Requirement, ...]]] = []
+        patterns: list[tuple[int, int, tuple[Requirement, ...]]] = []  # (category, pattern, its requirements)
         for category, requirements in enumerate(all_requirements):
             if requirements is None:
                 self._always.append(category)
                 continue
-            for number, own in enumerate(requirements):
-                phrases = tuple(requirement for requirement in own if any(map(_has_space, requirement)))
-                words = [requirement for requirement in own if requirement not in phrases]
-                words += [part for phrase in phrases for part in _part_requirements(phrase)]
-                patterns.append((category, number, words, phrases))
-        anchors = [max(words, key=_selectivity, default=None) for _, _, words, _ in patterns]
+            patterns += [(category, number, tuple(filter(_by_words, own))) for number, own in enumerate(requirements)]
+        anchors = [max(own, key=_checked_selectivity, default=None) for _, _, own in patterns]
         # Anchors take the lowest bits: the anchors a text meets are then read from a small number.
         bit_of = {anchor: 1 << bit for bit, anchor in enumerate(dict.fromkeys(filter(None, anchors)))}
         self._anchor_mask = (1 << len(bit_of)) - 1
-        for _, _, words, _ in patterns:
-            for requirement in words:
+        for _, _, own in patterns:
+            for requirement in own:
                 bit_of.setdefault(requirement, 1 << len(bit_of))
-        # A phrase requirement is met at once when the words hold one of its strings without white space: those
-        # strings get a bit too, which no pattern needs. Only its strings with white space are searched for.
-        shortcut = {}
-        for _, _, _, phrases in patterns:
-            for phrase in phrases:
-                in_words = frozenset(string for string in phrase if not _has_space(string))
-                shortcut[phrase] = bit_of.setdefault(in_words, 1 << len(bit_of)) if in_words else 0
-        # the anchor's bit (0: none) → (category, pattern, the bits of its word requirements, its phrases as
-        # (shortcut bit, strings with white space))
-        self._anchored: dict[int, list[tuple[int, int, int, tuple[_Phrase, ...]]]] = defaultdict(list)
-        for (category, number, words, phrases), anchor in zip(patterns, anchors):
-            need = reduce(or_, map(bit_of.get, words), 0)
-            searched = tuple((shortcut[phrase], tuple(filter(_has_space, phrase))) for phrase in phrases)
-            self._anchored[bit_of.get(anchor, 0)].append((category, number, need, searched))
-        string_bits: dict[str, int] = defaultdict(int)
-        for requirement, bit in bit_of.items():
-            for string in requirement:
-                string_bits[string] |= bit
-        self._words = _WordBits(_PrefixScan(string_bits))
+        # A requirement with white space met by the bits is confirmed: it is met for sure when a word holds one
+        # of its strings without white space (a bit of its own), else the text is searched for the others.
+        spaced = {requirement for requirement in bit_of if any(map(_has_space, requirement))}
+        sure_bit = {requirement: 1 << (len(bit_of) + number) for number, requirement in enumerate(spaced)}
+        confirm = {requirement: _Confirmation(sure_bit[requirement], requirement) for requirement in spaced}
+        # the anchor's bit (0: none) → (category, pattern, the bits of its requirements, their confirmations)
+        self._anchored: dict[int, list[tuple[int, int, int, tuple[_Confirmation, ...]]]] = defaultdict(list)
+        for (category, number, own), anchor in zip(patterns, anchors):
+            need = reduce(or_, map(bit_of.get, own), 0)
+            confirmations = tuple(confirm[requirement] for requirement in own if requirement in confirm)
+            self._anchored[bit_of.get(anchor, 0)].append((category, number, need, confirmations))
+        self._words = _WordBits(bit_of, sure_bit)
 
     def candidates(self, lowered: str) -> dict[int, frozenset[int] | None]:
         """Category (by position) → the numbers of its patterns that may match the text (None: all may)."""
-        # map and reduce loop in C: a clause has many words (a set of them costs more than repeated lookups)
-        met = reduce(or_, map(self._words.__getitem__, lowered.split()), 0)
-        found: dict[_Phrase, bool] = {}  # requirement with white space → whether the text meets it
+        met = self._words.met(lowered)
+        confirmed: dict[_Confirmation, bool] = {}
         possible: dict[int, set[int]] = {}
         for anchor in (0, *_bits_of(met & self._anchor_mask)):
-            for category, pattern, need, phrases in self._anchored.get(anchor, ()):
-                if met & need == need and all(_meets(met, lowered, phrase, found) for phrase in phrases):
+            for category, pattern, need, confirmations in self._anchored.get(anchor, ()):
+                if met & need == need and all(confirmation.holds(lowered, met, confirmed) for confirmation in confirmations):
                     possible.setdefault(category, set()).add(pattern)
         answer: dict[int, frozenset[int] | None] = dict.fromkeys(self._always)
         if not possible:  # most clauses
@@ -193,45 +255,109 @@ def _bits_of(mask: int) -> list[int]:
     return bits
 
 
+class _Confirmation:
+    """Whether a text meets a requirement with white space, which its words' bits only suggest."""
+
+    def __init__(self, sure_bit: int, requirement: Requirement):
+        self._sure_bit = sure_bit
+        self._spaced = tuple(filter(_has_space, requirement))
+
+    def holds(self, lowered: str, met: int, known: dict[_Confirmation, bool]) -> bool:
+        """`met`: the text's bits; `known`: the confirmations made in this text."""
+        if self not in known:
+            known[self] = bool(met & self._sure_bit) or any(string in lowered for string in self._spaced)
+        return known[self]
+
+
 def _has_space(string: str) -> bool:
     return any(char.isspace() for char in string)
 
 
-def _part_requirements(phrase: Requirement) -> list[Requirement]:
-    """Word requirements that a text meeting the requirement meets: one part of each of its strings, the longest
-    (of equal ones the last: in phrases the words that carry the meaning come last, "for a fee"), then the
-    second longest (or again the last), and so on. None when a string is white space only."""
-    ranked = [sorted(reversed(string.split()), key=len, reverse=True) for string in phrase]
-    if not all(ranked):
-        return []
-    joined = (frozenset(parts[min(depth, len(parts) - 1)] for parts in ranked) for depth in range(max(map(len, ranked))))
-    return list(dict.fromkeys(joined))
+def _by_words(requirement: Requirement) -> bool:
+    """Whether the words of a text tell if it meets the requirement: its strings have no white space other than
+    single spaces (two spaces or a tab would not be the edge of two neighbouring words)."""
+    return all("  " not in string and all(char == " " or not char.isspace() for char in string) for string in requirement)
 
 
-_Phrase = tuple[int, tuple[str, ...]]  # a requirement with white space: (shortcut bit, strings with white space)
+def _checked_selectivity(requirement: Requirement) -> tuple[int, float]:
+    """_selectivity of what a text is checked for: a string with spaces only by two neighbouring parts of it."""
+    return _selectivity(frozenset(map(_checked, requirement)))
 
 
-def _meets(met: int, lowered: str, phrase: _Phrase, found: dict[_Phrase, bool]) -> bool:
-    if phrase not in found:
-        shortcut, spaced = phrase
-        found[phrase] = bool(met & shortcut) or any(string in lowered for string in spaced)
-    return found[phrase]
+def _checked(string: str) -> str:
+    """What a text is checked for to tell whether it holds the string."""
+    string = string.strip()
+    return " ".join(_neighbours(string)[:2]) if " " in string else string
 
 
-class _WordBits(dict):
-    """Word → the bits of the strings it contains, each found on first use and remembered."""
+def _neighbours(string: str) -> tuple[str, str, int]:
+    """Of a string with spaces, the two neighbouring parts that neighbouring words of a text holding it must
+    hold, the most selective (the longest, and of equal ones the last: in phrases the words that carry the
+    meaning come last, "for a fee"), and where they are: the first part is a word's end (0 or both) and the
+    last a word's start (1 or both); any other part is a whole word."""
+    parts = string.split(" ")
+    pairs = range(len(parts) - 1)
+    left = max(pairs, key=lambda at: (min(len(parts[at]), len(parts[at + 1])), len(parts[at]) + len(parts[at + 1]), at))
+    return parts[left], parts[left + 1], (left == 0) | (left + 2 == len(parts)) << 1
+
+
+_INSIDE, _AS_LEFT, _AS_RIGHT = itemgetter(0), itemgetter(1), itemgetter(2)
+
+
+class _Remembered(dict):
+    """A function's value for each key, computed on first use."""
+
+    def __init__(self, function: Callable[[str], tuple[int, int, int]]):
+        super().__init__()
+        self._function = function
+
+    def __missing__(self, key: str) -> tuple[int, int, int]:
+        value = self[key] = self._function(key)
+        return value
+
+
+class _WordBits:
+    """What each word contributes to the requirements a text meets, found on first use and remembered: the bits
+    of the requirements one of whose strings it contains, and for their strings with spaces, the bits of those
+    one of whose strings' left part it holds (ends with, or is) and of those whose right part it holds (starts
+    with, or is). One string's left part and another's right part can meet a requirement too: a requirement
+    with white space met by the bits is to be confirmed in the text."""
 
     _LIMIT = 1 << 16  # a policy uses a few thousand distinct words; many policies share most
 
-    def __init__(self, strings: _PrefixScan):
-        super().__init__()
-        self._strings = strings
+    def __init__(self, bit_of: dict[Requirement, int], sure_bit: dict[Requirement, int]):
+        inside: dict[str, int] = defaultdict(int)
+        # (part, whether it may be a word's end or start rather than the whole word) → bits
+        self._ends: dict[tuple[str, bool], int] = defaultdict(int)
+        self._starts: dict[tuple[str, bool], int] = defaultdict(int)
+        for requirement, bit in bit_of.items():
+            for string in requirement:
+                # A text holding "data " holds "data": a space at an edge is left to the confirmation.
+                stripped = string.strip()
+                if _has_space(stripped):
+                    left, right, at_edges = _neighbours(stripped)
+                    self._ends[left, bool(at_edges & 1)] |= bit
+                    self._starts[right, bool(at_edges & 2)] |= bit
+                else:
+                    inside[stripped] |= bit | (0 if _has_space(string) else sure_bit.get(requirement, 0))
+        self._inside = _PrefixScan(inside)
+        self._holds = _Remembered(self._traits)  # word → (inside, as a left part, as a right part)
 
-    def __missing__(self, word: str) -> int:
-        if len(self) >= self._LIMIT:
-            self.clear()
-        bits = self[word] = self._strings.bits(word)
-        return bits
+    def met(self, lowered: str) -> int:
+        """The bits of the requirements the text meets, and possibly a few more: those with white space are met
+        by neighbouring words that hold the left part of one of its strings and the right part of another."""
+        if len(self._holds) >= self._LIMIT:
+            self._holds.clear()
+        # map, reduce and itemgetter loop in C: this runs for every clause, and a clause has many words
+        traits = list(map(self._holds.__getitem__, lowered.split()))
+        met = reduce(or_, map(_INSIDE, traits), 0)
+        return reduce(or_, map(and_, map(_AS_LEFT, traits), map(_AS_RIGHT, islice(traits, 1, None))), met)
+
+    def _traits(self, word: str) -> tuple[int, int, int]:
+        ends, starts = self._ends, self._starts
+        left = ends.get((word, False), 0) | reduce(or_, (ends.get((word[at:], True), 0) for at in range(len(word) + 1)))
+        right = starts.get((word, False), 0) | reduce(or_, (starts.get((word[:at], True), 0) for at in range(len(word) + 1)))
+        return self._inside.bits(word), left, right
 
 
 class _PrefixScan:
@@ -243,7 +369,7 @@ class _PrefixScan:
             string: reduce(or_, (string_bits.get(string[:end], 0) for end in range(1, len(string) + 1)))
             for string in string_bits
         }
-        self._scan = re.compile(f"(?=({_trie_pattern(string_bits)}))") if string_bits else None
+        self._scan = re.compile(f"(?=({trie_pattern(string_bits)}))") if string_bits else None
 
     def bits(self, text: str) -> int:
         met = 0
@@ -253,7 +379,7 @@ class _PrefixScan:
         return met
 
 
-def _trie_pattern(strings: Iterable[str]) -> str:
+def trie_pattern(strings: Iterable[str]) -> str:
     trie: dict = {}
     for string in strings:
         node = trie
@@ -296,7 +422,7 @@ def _spellings(item: tuple) -> set[str] | None:
 def _sequence_spellings(sequence) -> set[str] | None:
     spellings = {""}
     for item in sequence:
-        item_spellings = _spellings(item)
+        item_spellings = _spellings(item) or _optional_spellings(item)
         if item_spellings is None:
             return None
         spellings = {a + b for a in spellings for b in item_spellings}
@@ -310,7 +436,7 @@ def _sequence_requirements(sequence) -> list[Requirement]:
     found: list[set[str]] = []
     run = {""}  # the spellings of the current run of finite items
     for item in sequence:
-        item_spellings = _spellings(item)
+        item_spellings = _spellings(item) or _optional_spellings(item)
         if item_spellings is not None:
             joined = {a + b for a in run for b in item_spellings}
             if len(joined) <= _MAX_SPELLINGS:
