@@ -110,11 +110,11 @@ _MAX_LEADING = 64
 
 
 def _leading(sequence) -> set[str]:
-    """Strings one of which begins every match of the sequence: its finite items spelt out (an optional one both
-    ways) as far as they go, at most _LEADING_LENGTH characters of each, or fewer to keep at most _MAX_LEADING."""
+    """Strings one of which begins every match of the sequence: its finite items spelt out as far as they go, at
+    most _LEADING_LENGTH characters of each, or fewer to keep at most _MAX_LEADING."""
     begun = {""}
     for item in sequence:
-        spellings = _spellings(item) or _optional_spellings(item)
+        spellings = _spellings(item)
         complete = spellings is not None
         if not complete:
             spellings = _item_leading(item)
@@ -127,14 +127,6 @@ def _leading(sequence) -> set[str]:
         if not complete or min(map(len, begun)) >= _LEADING_LENGTH:
             return begun
     return begun
-
-
-def _optional_spellings(item: tuple) -> set[str] | None:
-    op, value = item
-    if str(op) in ("MAX_REPEAT", "MIN_REPEAT") and value[:2] == (0, 1):
-        spellings = _sequence_spellings(value[2])
-        return None if spellings is None else spellings | {""}
-    return None
 
 
 def _at_most(limit: int, strings: set[str]) -> set[str]:
@@ -416,13 +408,16 @@ def _spellings(item: tuple) -> set[str] | None:
     if kind == "BRANCH":
         branches = [_sequence_spellings(branch) for branch in value[1]]
         return None if any(b is None for b in branches) else set().union(*branches)
-    return None  # repeats and classes end a run: enumerating optional parts multiplies the strings
+    if kind in ("MAX_REPEAT", "MIN_REPEAT") and value[:2] == (0, 1):  # optional: "under (?:the age of )?1[0-8]"
+        spellings = _sequence_spellings(value[2])
+        return None if spellings is None else spellings | {""}
+    return None  # other repeats and classes end a run: they have too many spellings
 
 
 def _sequence_spellings(sequence) -> set[str] | None:
     spellings = {""}
     for item in sequence:
-        item_spellings = _spellings(item) or _optional_spellings(item)
+        item_spellings = _spellings(item)
         if item_spellings is None:
             return None
         spellings = {a + b for a in spellings for b in item_spellings}
@@ -436,7 +431,7 @@ def _sequence_requirements(sequence) -> list[Requirement]:
     found: list[set[str]] = []
     run = {""}  # the spellings of the current run of finite items
     for item in sequence:
-        item_spellings = _spellings(item) or _optional_spellings(item)
+        item_spellings = _spellings(item)
         if item_spellings is not None:
             joined = {a + b for a in run for b in item_spellings}
             if len(joined) <= _MAX_SPELLINGS:
