@@ -10,6 +10,7 @@ from policywatch.classify import Rulebook
 from policywatch.classify.engine import FLAGS, AssertedRegex, ClauseReading
 from policywatch.classify.evaluate import load_labelled
 from policywatch.classify.prefilter import TriggerIndex, leading_strings, required_literals
+from policywatch.models import HEADING, Clause
 
 DATA = Path(__file__).parent / "data"
 # Texts the labelled sentences do not have: case, typography, white space and word edges the searches must respect.
@@ -111,3 +112,12 @@ def test_the_searches_use_leading_strings(rulebook):
     # Most category patterns start with an alternation of words: if none got leading strings, the test above
     # would compare a search with itself.
     assert sum(isinstance(fast, AssertedRegex) and fast._starts is not None for _, fast, _ in _searches(rulebook)) > 300
+
+
+def test_the_patterns_are_analysed_on_the_first_clause_classified_not_at_load():
+    # The README promises that a check with nothing to classify never pays for the analysis.
+    rulebook = Rulebook.load()
+    rulebook.classify(Clause("We sell your data", kind=HEADING))  # a heading is context, never classified
+    assert "_triggers" not in vars(rulebook)
+    assert rulebook.classify(Clause("We sell your personal data to data brokers."))
+    assert "_triggers" in vars(rulebook)
